@@ -1,0 +1,352 @@
+/**
+ * API resource and input schemas (TypeBox = JSON Schema + static types). They drive
+ * request validation, response serialization, handler types and the OpenAPI document.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Timestamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Json = Type.Record(Type.String(), Type.Unknown());
+const Text = (maxLength: number) => Type.String({ maxLength });
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
+
+const pageFields = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+};
+export const PageQuery = Type.Object(pageFields, { additionalProperties: false });
+
+// ---- projects & keys -------------------------------------------------------
+
+export const Project = Type.Object({
+  id: Id,
+  tenantId: Id,
+  name: Type.String(),
+  createdAt: Timestamp,
+});
+export type Project = Static<typeof Project>;
+export const ProjectCreate = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' })),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events'] as const;
+export type Scope = (typeof SCOPES)[number];
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+
+export const ApiKey = Type.Object({
+  id: Id,
+  tenantId: Id,
+  projectId: Nullable(Id),
+  name: Type.String(),
+  prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+  scopes: Type.Array(ScopeSchema),
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Timestamp),
+  revokedAt: Nullable(Timestamp),
+});
+export type ApiKey = Static<typeof ApiKey>;
+export const ApiKeyCreated = Type.Intersect([ApiKey, Type.Object({ key: Type.String({ description: 'Shown once' }) })]);
+export const ApiKeyCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    scopes: Type.Array(ScopeSchema, { minItems: 1, uniqueItems: true }),
+    projectId: Type.Optional(Nullable(Id)),
+  },
+  { additionalProperties: false },
+);
+
+// ---- sessions ---------------------------------------------------------------
+
+export const SessionStatus = Type.Union([Type.Literal('active'), Type.Literal('ended')]);
+export const Session = Type.Object({
+  id: Id,
+  tenantId: Id,
+  projectId: Id,
+  externalRoomId: Nullable(Type.String()),
+  gateway: Nullable(Type.String()),
+  title: Nullable(Type.String()),
+  status: SessionStatus,
+  idleTimeout: Nullable(Type.Integer()),
+  createdByUserId: Nullable(Type.String()),
+  createdAt: Timestamp,
+  startedAt: Nullable(Timestamp),
+  endedAt: Nullable(Timestamp),
+  summary: Nullable(Type.String()),
+});
+export type Session = Static<typeof Session>;
+const SessionFields = {
+  externalRoomId: Type.Optional(Nullable(Text(256))),
+  gateway: Type.Optional(Nullable(Text(512))),
+  title: Type.Optional(Nullable(Text(500))),
+  idleTimeout: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 31_536_000 }))),
+  summary: Type.Optional(Nullable(Text(100_000))),
+};
+export const SessionCreate = Type.Object(
+  { ...SessionFields, createdByUserId: Type.Optional(Nullable(Text(256))), start: Type.Optional(Type.Boolean({ description: 'Start immediately (default true)' })) },
+  { additionalProperties: false },
+);
+export const SessionUpdate = Type.Object(SessionFields, { additionalProperties: false, minProperties: 1 });
+export const SessionListQuery = Type.Object({ ...pageFields, status: Type.Optional(SessionStatus) }, { additionalProperties: false });
+
+// ---- participants -----------------------------------------------------------
+
+export const Participant = Type.Object({
+  id: Id,
+  externalUserId: Type.String(),
+  displayName: Nullable(Type.String()),
+  userData: Nullable(Json),
+  joinedAt: Timestamp,
+});
+export type Participant = Static<typeof Participant>;
+export const ParticipantCreate = Type.Object(
+  {
+    externalUserId: Type.String({ minLength: 1, maxLength: 256 }),
+    displayName: Type.Optional(Nullable(Text(256))),
+    userData: Type.Optional(Nullable(Json)),
+  },
+  { additionalProperties: false },
+);
+export const ParticipantUpdate = Type.Object(
+  { displayName: Type.Optional(Nullable(Text(256))), userData: Type.Optional(Nullable(Json)) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const SessionParticipantJoin = Type.Object(
+  {
+    participantId: Type.Optional(Id),
+    externalUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    displayName: Type.Optional(Nullable(Text(256))),
+  },
+  { additionalProperties: false },
+);
+
+// ---- messages ---------------------------------------------------------------
+
+export const MessageType = Type.Union([Type.Literal('user'), Type.Literal('system')]);
+export const Message = Type.Object({
+  id: Id,
+  sessionId: Id,
+  participantId: Nullable(Id),
+  type: MessageType,
+  senderName: Nullable(Type.String()),
+  content: Type.String(),
+  timestamp: Timestamp,
+  language: Nullable(Type.String()),
+  hasDebugAudio: Type.Boolean(),
+});
+export type Message = Static<typeof Message>;
+export const MessageCreate = Type.Object(
+  {
+    content: Type.String({ minLength: 1, maxLength: 65_536 }),
+    type: Type.Optional(MessageType),
+    participantId: Type.Optional(Id),
+    externalUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    senderName: Type.Optional(Nullable(Text(256))),
+    timestamp: Type.Optional(Timestamp),
+    language: Type.Optional(Nullable(Type.String({ maxLength: 35 }))),
+    hasDebugAudio: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export const MessageUpdate = Type.Object(
+  { content: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536 })), language: Type.Optional(Nullable(Type.String({ maxLength: 35 }))) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+// ---- annotations ------------------------------------------------------------
+
+export const Annotation = Type.Object({
+  id: Id,
+  sessionId: Id,
+  messageId: Nullable(Id),
+  kind: Type.String({ description: 'e.g. toxicity, keyword, pii, spam, summary' }),
+  source: Type.String({ description: 'Who wrote it, e.g. plugin:toxicity or user' }),
+  label: Nullable(Type.String()),
+  score: Nullable(Type.Number()),
+  data: Nullable(Json),
+  createdAt: Timestamp,
+});
+export type Annotation = Static<typeof Annotation>;
+export const AnnotationCreate = Type.Object(
+  {
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    label: Type.Optional(Nullable(Text(256))),
+    score: Type.Optional(Nullable(Type.Number())),
+    data: Type.Optional(Nullable(Json)),
+  },
+  { additionalProperties: false },
+);
+
+// ---- sanctions --------------------------------------------------------------
+
+export const SANCTION_TYPES = [
+  'warn', 'mute', 'listen_only', 'text_only', 'rate_limit', 'shadow_mute', 'temp_ban',
+  'perm_ban', 'ranked_restriction', 'queue_delay', 'party_restriction', 'human_review',
+] as const;
+export const SanctionType = Type.Union(SANCTION_TYPES.map((s) => Type.Literal(s)));
+export const SanctionStatus = Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]);
+export const Sanction = Type.Object({
+  id: Id,
+  participantId: Nullable(Id),
+  externalUserId: Nullable(Type.String()),
+  sessionId: Nullable(Id),
+  type: SanctionType,
+  scope: Type.String(),
+  reason: Nullable(Type.String()),
+  metadata: Nullable(Json),
+  startAt: Timestamp,
+  endAt: Nullable(Timestamp),
+  createdByUserId: Nullable(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  revokedAt: Nullable(Timestamp),
+  revokedByUserId: Nullable(Type.String()),
+  status: SanctionStatus,
+});
+export type Sanction = Static<typeof Sanction>;
+export const SanctionCreate = Type.Object(
+  {
+    type: SanctionType,
+    participantId: Type.Optional(Id),
+    externalUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    sessionId: Type.Optional(Id),
+    scope: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'default `project`' })),
+    reason: Type.Optional(Nullable(Text(4000))),
+    metadata: Type.Optional(Nullable(Json)),
+    startAt: Type.Optional(Timestamp),
+    endAt: Type.Optional(Nullable(Timestamp)),
+    durationSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 315_360_000 })),
+    createdByUserId: Type.Optional(Nullable(Text(256))),
+  },
+  { additionalProperties: false },
+);
+export const SanctionRevoke = Type.Object({ revokedByUserId: Type.Optional(Nullable(Text(256))) }, { additionalProperties: false });
+export const SanctionListQuery = Type.Object(
+  {
+    ...pageFields,
+    active: Type.Optional(Type.Boolean()),
+    participantId: Type.Optional(Id),
+    externalUserId: Type.Optional(Type.String({ maxLength: 256 })),
+    sessionId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+// ---- gatherings -------------------------------------------------------------
+
+export const GatheringType = Type.Union([Type.Literal('lobby'), Type.Literal('appointment'), Type.Literal('open')]);
+export const GatheringStatus = Type.Union(
+  ['pending', 'active', 'started', 'ended', 'cancelled', 'expired'].map((s) => Type.Literal(s)),
+);
+export const Gathering = Type.Object({
+  id: Id,
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  type: GatheringType,
+  status: GatheringStatus,
+  maxMembers: Nullable(Type.Integer()),
+  memberCount: Type.Integer(),
+  accessPolicy: Type.String(),
+  listed: Type.Boolean(),
+  startsAt: Nullable(Timestamp),
+  endsAt: Nullable(Timestamp),
+  timezone: Nullable(Type.String()),
+  roomId: Nullable(Type.String()),
+  autoStartSession: Type.Boolean(),
+  sessionId: Nullable(Id),
+  joinCode: Nullable(Type.String()),
+  properties: Nullable(Json),
+  ownerId: Nullable(Type.String()),
+  createdAt: Timestamp,
+  expiresAt: Nullable(Timestamp),
+});
+export type Gathering = Static<typeof Gathering>;
+const GatheringFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Nullable(Text(4000))),
+  maxMembers: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 100_000 }))),
+  accessPolicy: Type.Optional(Type.Union(['public', 'invite', 'code'].map((s) => Type.Literal(s)))),
+  listed: Type.Optional(Type.Boolean()),
+  startsAt: Type.Optional(Nullable(Timestamp)),
+  endsAt: Type.Optional(Nullable(Timestamp)),
+  timezone: Type.Optional(Nullable(Text(64))),
+  roomId: Type.Optional(Nullable(Text(256))),
+  autoStartSession: Type.Optional(Type.Boolean()),
+  properties: Type.Optional(Nullable(Json)),
+  ownerId: Type.Optional(Nullable(Text(256))),
+  expiresAt: Type.Optional(Nullable(Timestamp)),
+};
+export const GatheringCreate = Type.Object(
+  { ...GatheringFields, type: Type.Optional(GatheringType) },
+  { additionalProperties: false },
+);
+export const GatheringUpdate = Type.Object(
+  { ...GatheringFields, name: Type.Optional(GatheringFields.name), status: Type.Optional(GatheringStatus) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const MemberRole = Type.Union([Type.Literal('owner'), Type.Literal('member')]);
+export const MemberState = Type.Union(['invited', 'joined', 'ready', 'left'].map((s) => Type.Literal(s)));
+export const GatheringMember = Type.Object({
+  id: Id,
+  gatheringId: Id,
+  externalUserId: Type.String(),
+  participantId: Nullable(Id),
+  role: MemberRole,
+  state: MemberState,
+  joinedAt: Nullable(Timestamp),
+  updatedAt: Timestamp,
+});
+export type GatheringMember = Static<typeof GatheringMember>;
+export const GatheringMemberAdd = Type.Object(
+  {
+    externalUserId: Type.String({ minLength: 1, maxLength: 256 }),
+    role: Type.Optional(MemberRole),
+    state: Type.Optional(Type.Union([Type.Literal('invited'), Type.Literal('joined')])),
+    joinCode: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export const GatheringMemberUpdate = Type.Object(
+  { state: Type.Optional(MemberState), role: Type.Optional(MemberRole) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+// ---- events & health ---------------------------------------------------------
+
+export const EventEnvelope = Type.Object({
+  id: Id,
+  seq: Type.Integer(),
+  type: Type.String(),
+  source: Type.String(),
+  tenantId: Id,
+  projectId: Nullable(Id),
+  resourceId: Type.String(),
+  timestamp: Timestamp,
+  payload: Type.Object({
+    action: Type.Union(['created', 'updated', 'deleted', 'occurred'].map((s) => Type.Literal(s))),
+    data: Json,
+    changes: Type.Optional(Json),
+  }),
+});
+export const EventListQuery = Type.Object(
+  {
+    since: Type.Optional(Type.Integer({ minimum: 0 })),
+    types: Type.Optional(Type.String({ maxLength: 2000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Health = Type.Object({
+  status: Type.Literal('ok'),
+  version: Type.String(),
+  uptimeSeconds: Type.Number(),
+  lastSeq: Type.Integer(),
+});

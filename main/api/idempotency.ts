@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Db } from '../store/db.js';
+import { ProblemError } from '../core/errors.js';
+import { nowIso } from '../store/ids.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency: { key: string; hash: string } | null;
+  }
+}
+
+interface StoredResponse {
+  request_hash: string;
+  status_code: number;
+  response: string;
+}
+
+const HEADER = 'idempotency-key';
+
+/**
+ * `Idempotency-Key` on POST: the first response (2xx or 4xx) is stored per API key and
+ * replayed for a repeat of the same request; a different request under the same key is 422.
+ * Entries expire after 24 h (see `purge`).
+ */
+export function installIdempotency(app: FastifyInstance, db: Db) {
+  const find = db.prepare<[string, string], StoredResponse>(
+    'SELECT request_hash, status_code, response FROM idempotency_keys WHERE api_key_id = ? AND key = ?',
+  );
+  const store = db.prepare(
+    `INSERT OR IGNORE INTO idempotency_keys (tenant_id, api_key_id, key, method, path, request_hash, status_code, response, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  const inFlight = new Set<string>();
+
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    const key = request.headers[HEADER];
+    if (request.method !== 'POST' || key === undefined || !request.principal) return;
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+      throw new ProblemError('validation', 'Idempotency-Key must be 1–255 characters', 'header/idempotency-key');
+    }
+    const hash = createHash('sha256').update(`${request.url}\n${JSON.stringify(request.body ?? null)}`).digest('hex');
+    const stored = find.get(request.principal.keyId, key);
+    if (stored) {
+      if (stored.request_hash !== hash) throw new ProblemError('idempotency_mismatch', undefined, 'header/idempotency-key');
+      return reply.code(stored.status_code).header('idempotent-replayed', 'true').type(
+        stored.status_code >= 400 ? 'application/problem+json' : 'application/json; charset=utf-8',
+      ).send(stored.response);
+    }
+    const slot = `${request.principal.keyId}\n${key}`;
+    if (inFlight.has(slot)) throw new ProblemError('idempotency_in_progress', undefined, 'header/idempotency-key');
+    inFlight.add(slot);
+    request.idempotency = { key, hash };
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const idem = request.idempotency;
+    if (!idem || !request.principal) return payload;
+    inFlight.delete(`${request.principal.keyId}\n${idem.key}`);
+    // 5xx are not stored: the client should be able to retry them.
+    if (reply.statusCode < 500 && typeof payload === 'string') {
+      store.run(request.principal.tenantId, request.principal.keyId, idem.key, request.method, request.url.split('?')[0], idem.hash, reply.statusCode, payload, nowIso());
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request) => {
+    if (request.idempotency && request.principal) inFlight.delete(`${request.principal.keyId}\n${request.idempotency.key}`);
+  });
+
+  return { purge: (olderThanMs = 24 * 3600_000) => purge.run(new Date(Date.now() - olderThanMs).toISOString()).changes };
+}

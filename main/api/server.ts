@@ -1,0 +1,123 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyStatic from '@fastify/static';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { existsSync } from 'node:fs';
+import { Health } from '../../common/schemas.js';
+import type { Domain } from '../domain/index.js';
+import type { Principal } from '../domain/tenancy.js';
+import type { Db } from '../store/db.js';
+import { installAuth } from './auth.js';
+import { installIdempotency } from './idempotency.js';
+import { installProblemHandlers } from './problems.js';
+import { eventRoutes } from './routes/events.js';
+import { gatheringRoutes } from './routes/gatherings.js';
+import { participantRoutes } from './routes/participants.js';
+import { sanctionRoutes } from './routes/sanctions.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { tenancyRoutes } from './routes/tenancy.js';
+import { SseHub } from './sse.js';
+
+export interface ApiOptions {
+  db: Db;
+  domain: Domain;
+  logger: FastifyBaseLogger;
+  version: string;
+  /** In-memory keys (the local console's), checked before the database. */
+  ephemeralKeys: ReadonlyMap<string, Principal>;
+  sse: { heartbeatMs: number; maxBufferedBytes: number };
+  /** Built renderer to serve at `/`. */
+  staticDir: string | null;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** One Ajv for bodies (no coercion: a number is not a string) and one for params/query (strings coerced). */
+function validatorCompiler() {
+  const base = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false } as const;
+  const body = addFormats.default(new Ajv({ ...base, coerceTypes: false }));
+  const query = addFormats.default(new Ajv({ ...base, coerceTypes: 'array' }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : query).compile(schema);
+}
+
+const ProblemDef = Type.Object(
+  {
+    type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(),
+    detail: Type.Optional(Type.String()), instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', title: 'Problem (RFC 9457)' },
+);
+
+/** Builds the API without listening: tests use `inject()`, Electron's IPC bridge too. */
+export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; hub: SseHub; purgeIdempotency: () => number }> {
+  const app = Fastify({
+    loggerInstance: o.logger,
+    bodyLimit: BODY_LIMIT,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
+  app.addSchema(ProblemDef);
+  installProblemHandlers(app);
+
+  // An empty body with a JSON content type means "no body" (e.g. POST …/start from curl -H).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    const s = text as string;
+    if (s.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(s));
+    } catch (err) {
+      const e = Object.assign(new Error(`body is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+      done(e, undefined);
+    }
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Cortex Console API', version: o.version },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+
+  const ephemeral = o.ephemeralKeys;
+  installAuth(app, o.domain.tenancy, ephemeral);
+  const idempotency = installIdempotency(app, o.db);
+  const hub = new SseHub(o.domain.events, o.sse);
+
+  const startedAt = Date.now();
+  app.get('/api/health', { config: { scope: 'public' }, schema: { tags: ['meta'], security: [], response: { 200: Health } } }, async () => ({
+    status: 'ok' as const,
+    version: o.version,
+    uptimeSeconds: (Date.now() - startedAt) / 1000,
+    lastSeq: o.domain.events.lastSeq(),
+  }));
+  app.get('/api/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  const deps = { domain: o.domain };
+  await app.register(async (api) => {
+    tenancyRoutes(api, deps);
+    eventRoutes(api, deps, hub);
+  }, { prefix: '/api' });
+  await app.register(async (project) => {
+    sessionRoutes(project, deps);
+    participantRoutes(project, deps);
+    sanctionRoutes(project, deps);
+    gatheringRoutes(project, deps);
+  }, { prefix: '/api/projects/:projectId' });
+
+  if (o.staticDir && existsSync(o.staticDir)) {
+    await app.register(fastifyStatic, { root: o.staticDir, prefix: '/', index: ['index.html'], wildcard: false });
+  }
+  await app.ready();
+  return { app, hub, purgeIdempotency: () => idempotency.purge() };
+}

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface CortexConfig {
+  /** Where cortex.db, admin-key and config.json live. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Must be true to bind anything but a loopback address. */
+  allowRemote: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Built renderer to serve at `/`; null = API only. */
+  staticDir: string | null;
+  /** SSE keep-alive comment interval. */
+  sseHeartbeatMs: number;
+  /** Bytes a stream may have queued before the slow client is dropped. */
+  sseMaxBufferedBytes: number;
+  /** How often expiries (sanctions, idle sessions) are swept. */
+  sweepIntervalMs: number;
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'cortex-console');
+}
+
+export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
+  host: '127.0.0.1',
+  port: 7420,
+  allowRemote: false,
+  logLevel: 'info',
+  staticDir: null,
+  sseHeartbeatMs: 15_000,
+  sseMaxBufferedBytes: 8 * 1024 * 1024,
+  sweepIntervalMs: 1_000,
+};
+
+const ENV: Record<string, keyof CortexConfig> = {
+  CORTEX_DATA_DIR: 'dataDir',
+  CORTEX_HOST: 'host',
+  CORTEX_PORT: 'port',
+  CORTEX_ALLOW_REMOTE: 'allowRemote',
+  CORTEX_LOG_LEVEL: 'logLevel',
+};
+
+function coerce(key: keyof CortexConfig, value: string): unknown {
+  if (key === 'port' || key === 'sseHeartbeatMs' || key === 'sseMaxBufferedBytes' || key === 'sweepIntervalMs') {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`config: ${key} must be a non-negative integer, got "${value}"`);
+    return n;
+  }
+  if (key === 'allowRemote') return value === '1' || value === 'true';
+  return value;
+}
+
+/**
+ * Resolves configuration: defaults < `<dataDir>/config.json` < environment < runtime
+ * overrides (CLI flags, Electron).
+ */
+export function loadConfig(overrides: Partial<CortexConfig> = {}, env: NodeJS.ProcessEnv = process.env): CortexConfig {
+  const fromEnv: Partial<Record<keyof CortexConfig, unknown>> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') fromEnv[key] = coerce(key, v);
+  }
+  const dataDir = overrides.dataDir ?? (fromEnv.dataDir as string | undefined) ?? defaultDataDir(env);
+  const file = join(dataDir, 'config.json');
+  let fromFile: Partial<CortexConfig> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Partial<CortexConfig>;
+    } catch (err) {
+      throw new Error(`config: ${file} is not valid JSON (${(err as Error).message})`);
+    }
+  }
+  const config = { ...DEFAULTS, ...fromFile, ...fromEnv, ...stripUndefined(overrides), dataDir } as CortexConfig;
+  if (!config.allowRemote && !isLoopback(config.host)) {
+    throw new Error(`config: refusing to listen on ${config.host} without allowRemote (--allow-remote / CORTEX_ALLOW_REMOTE=1)`);
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

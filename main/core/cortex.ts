@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../api/server.js';
+import { createDomain, type Domain } from '../domain/index.js';
+import { EventLog } from '../events/log.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { bootstrap, consoleCredential, type Bootstrap } from './bootstrap.js';
+import { loadConfig, type CortexConfig } from './config.js';
+import { VERSION } from './version.js';
+
+export interface Cortex {
+  config: CortexConfig;
+  app: FastifyInstance;
+  db: Db;
+  domain: Domain;
+  events: EventLog;
+  /** Admin key for the local console (Electron IPC, the printed web-console link); in memory only. */
+  consoleKey: string;
+  tenantId: string;
+  projectId: string;
+  bootstrap: Bootstrap;
+  /** Starts HTTP listening; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, finishes in-flight requests, ends streams, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Boots everything the process hosts. The Electron main process and `cortex serve` both call this. */
+export async function startCortex(overrides: Partial<CortexConfig> = {}): Promise<Cortex> {
+  const config = loadConfig(overrides);
+  mkdirSync(config.dataDir, { recursive: true });
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const db = openDatabase(join(config.dataDir, 'cortex.db'));
+  const events = new EventLog(db);
+  const domain = createDomain({ db, events });
+  const boot = bootstrap(domain, config.dataDir);
+  const credential = consoleCredential();
+
+  const { app, hub, purgeIdempotency } = await buildApi({
+    db,
+    domain,
+    logger,
+    version: VERSION,
+    ephemeralKeys: new Map([[credential.key, credential.principal]]),
+    sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: config.sseMaxBufferedBytes },
+    staticDir: config.staticDir,
+  });
+
+  // Time-driven changes: sanction expiries, idle sessions, stale idempotency records.
+  const sweep = setInterval(() => {
+    try {
+      domain.sanctions.emitExpired();
+      domain.sessions.endIdle();
+      purgeIdempotency();
+    } catch (err) {
+      logger.error({ err }, 'sweep failed');
+    }
+  }, config.sweepIntervalMs);
+  sweep.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    app,
+    db,
+    domain,
+    events,
+    consoleKey: credential.key,
+    tenantId: boot.tenantId,
+    projectId: boot.projectId,
+    bootstrap: boot,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      return address.replace('[::1]', 'localhost');
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        hub.closeAll();
+        await app.close();
+        db.close();
+        logger.flush?.();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { Static } from '@sinclair/typebox';
+import type { Message, MessageCreate, MessageUpdate } from '../../common/schemas.js';
+import { notFound } from '../core/errors.js';
+import { nowIso, uuidv7 } from '../store/ids.js';
+import { changedFields, statementCache, type DomainDeps, type ProjectScope } from './context.js';
+import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import type { ParticipantsModule } from './participants.js';
+import type { SessionsModule } from './sessions.js';
+
+interface MessageRow {
+  id: string;
+  session_id: string;
+  participant_id: string | null;
+  type: 'user' | 'system';
+  sender_name: string | null;
+  content: string;
+  timestamp: string;
+  language: string | null;
+  has_debug_audio: number;
+}
+
+const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  sessionId: r.session_id,
+  participantId: r.participant_id,
+  type: r.type,
+  senderName: r.sender_name,
+  content: r.content,
+  timestamp: r.timestamp,
+  language: r.language,
+  hasDebugAudio: r.has_debug_audio === 1,
+});
+
+export const SYSTEM_SENDER = '[System]';
+
+export type MessagesModule = ReturnType<typeof createMessages>;
+
+/**
+ * Messages of a session: typed chat, and transcripts the bot posts through the same
+ * `create` that `POST …/sessions/{id}/messages` uses.
+ */
+export function createMessages({ db, events }: DomainDeps, sessions: SessionsModule, participants: ParticipantsModule) {
+  const sql = statementCache(db);
+  const insert = db.prepare(
+    `INSERT INTO messages (id, tenant_id, project_id, session_id, participant_id, type, sender_name, content, timestamp, language, has_debug_audio, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const byId = db.prepare<[string, string, string, string], MessageRow>(
+    'SELECT * FROM messages WHERE id = ? AND session_id = ? AND project_id = ? AND tenant_id = ?',
+  );
+
+  const emit = (scope: ProjectScope, type: 'message.created' | 'message.updated' | 'message.deleted', m: Message, changes?: Record<string, unknown>) =>
+    events.append({
+      type, tenantId: scope.tenantId, projectId: scope.projectId, resourceId: `message:${m.id}`,
+      action: type === 'message.created' ? 'created' : type === 'message.updated' ? 'updated' : 'deleted',
+      data: m, changes,
+    });
+
+  function create(scope: ProjectScope, sessionId: string, input: Static<typeof MessageCreate>, source?: string): Message {
+    return events.write(() => {
+      sessions.requireActive(scope, sessionId);
+      const participant = participants.resolve(scope, { ...input, displayName: input.senderName });
+      const type = input.type ?? 'user';
+      const now = nowIso();
+      const m: Message = {
+        id: uuidv7(),
+        sessionId,
+        participantId: participant?.id ?? null,
+        type,
+        senderName: type === 'system' ? SYSTEM_SENDER : (input.senderName ?? participant?.displayName ?? null),
+        content: input.content,
+        timestamp: input.timestamp ?? now,
+        language: input.language ?? null,
+        hasDebugAudio: input.hasDebugAudio ?? false,
+      };
+      if (participant) participants.markJoined(scope, sessionId, participant);
+      insert.run(m.id, scope.tenantId, scope.projectId, sessionId, m.participantId, m.type, m.senderName, m.content, m.timestamp, m.language, m.hasDebugAudio ? 1 : 0, now);
+      sessions.touch(sessionId, now);
+      emit(scope, 'message.created', m);
+      return m;
+    }, source);
+  }
+
+  function getRow(scope: ProjectScope, sessionId: string, id: string): MessageRow {
+    const row = byId.get(id, sessionId, scope.projectId, scope.tenantId);
+    if (!row) throw notFound('message', 'params/messageId');
+    return row;
+  }
+
+  /** Chat order: oldest first. */
+  function list(scope: ProjectScope, sessionId: string, q: PageRequest): Page<Message> {
+    sessions.get(scope, sessionId);
+    const limit = pageLimit(q);
+    const after = decodeCursor(q.cursor);
+    const rows = (after
+      ? sql('SELECT * FROM messages WHERE session_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?').all(sessionId, scope.tenantId, after, limit + 1)
+      : sql('SELECT * FROM messages WHERE session_id = ? AND tenant_id = ? ORDER BY id LIMIT ?').all(sessionId, scope.tenantId, limit + 1)) as MessageRow[];
+    return toPage(rows, limit, toMessage);
+  }
+
+  function update(scope: ProjectScope, sessionId: string, id: string, patch: Static<typeof MessageUpdate>): Message {
+    return events.write(() => {
+      const before = toMessage(getRow(scope, sessionId, id));
+      const after: Message = {
+        ...before,
+        ...(patch.content !== undefined && { content: patch.content }),
+        ...(patch.language !== undefined && { language: patch.language }),
+      };
+      const changes = changedFields(before, after);
+      if (!changes) return before;
+      sql('UPDATE messages SET content = ?, language = ?, updated_at = ? WHERE id = ?').run(after.content, after.language, nowIso(), id);
+      emit(scope, 'message.updated', after, changes);
+      return after;
+    });
+  }
+
+  function remove(scope: ProjectScope, sessionId: string, id: string): void {
+    events.write(() => {
+      const m = toMessage(getRow(scope, sessionId, id));
+      sql('DELETE FROM messages WHERE id = ?').run(id);
+      emit(scope, 'message.deleted', m);
+    });
+  }
+
+  return { create, list, get: (scope: ProjectScope, sessionId: string, id: string) => toMessage(getRow(scope, sessionId, id)), update, remove };
+}

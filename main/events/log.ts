@@ -1,0 +1,185 @@
+import type { Db } from '../store/db.js';
+import type { DomainEvent, EventAction, EventType } from '../../common/events.js';
+import { uuidv7, nowIso } from '../store/ids.js';
+
+export interface NewEvent {
+  type: EventType;
+  tenantId: string;
+  projectId: string | null;
+  resourceId: string;
+  action: EventAction;
+  data: object;
+  changes?: Record<string, unknown>;
+  /** Defaults to the source of the surrounding `write()`. */
+  source?: string;
+}
+
+export type EventListener = (event: DomainEvent) => void;
+
+export interface ReadOptions {
+  tenantId: string;
+  projectId?: string;
+  afterSeq: number;
+  limit: number;
+}
+
+interface EventRow {
+  seq: number;
+  id: string;
+  type: EventType;
+  source: string;
+  tenant_id: string;
+  project_id: string | null;
+  resource_id: string;
+  timestamp: string;
+  payload: string;
+}
+
+const jsonCache = new WeakMap<DomainEvent, string>();
+
+/** The envelope as JSON, serialized once and shared by every stream that sends it. */
+export function eventJson(event: DomainEvent): string {
+  let json = jsonCache.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    jsonCache.set(event, json);
+  }
+  return json;
+}
+
+/**
+ * The durable domain-event log. `write()` runs a change and the events describing it in one
+ * SQLite transaction; only after that commits are the events dispatched to listeners. A
+ * rolled-back change dispatches nothing; a committed one is always in the log, where
+ * durable consumers read it from their own cursor.
+ */
+export class EventLog {
+  private readonly listeners = new Set<EventListener>();
+  private pending: DomainEvent[] = [];
+  private depth = 0;
+  private source = 'api';
+  private readonly insert;
+  private readonly selectTenant;
+  private readonly selectProject;
+  private readonly selectLast;
+  private readonly getCursor;
+  private readonly putCursor;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      'INSERT INTO events (id, type, source, tenant_id, project_id, resource_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.selectTenant = db.prepare<[string, number, number], EventRow>(
+      'SELECT * FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.selectProject = db.prepare<[string, string, number, number], EventRow>(
+      'SELECT * FROM events WHERE project_id = ? AND tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events');
+    this.getCursor = db.prepare<[string], { seq: number }>('SELECT seq FROM consumer_cursors WHERE name = ?');
+    this.putCursor = db.prepare(
+      'INSERT INTO consumer_cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
+    );
+  }
+
+  /** Runs `fn` in a transaction (a savepoint when nested) and dispatches its events after the outermost commit. */
+  write<T>(fn: () => T, source?: string): T {
+    const outer = this.depth === 0;
+    const mark = this.pending.length;
+    const prevSource = this.source;
+    if (source) this.source = source;
+    this.depth++;
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } catch (err) {
+      this.pending.length = mark;
+      throw err;
+    } finally {
+      this.depth--;
+      this.source = prevSource;
+    }
+    if (outer) this.flush();
+    return result;
+  }
+
+  /** Appends an event row; only valid inside `write()`. */
+  append(e: NewEvent): DomainEvent {
+    if (this.depth === 0) throw new Error('EventLog.append outside write(): events must commit with their change');
+    const id = uuidv7();
+    const timestamp = nowIso();
+    const payload = e.changes
+      ? { action: e.action, data: e.data as Record<string, unknown>, changes: e.changes }
+      : { action: e.action, data: e.data as Record<string, unknown> };
+    const source = e.source ?? this.source;
+    const info = this.insert.run(id, e.type, source, e.tenantId, e.projectId, e.resourceId, timestamp, JSON.stringify(payload));
+    const event: DomainEvent = {
+      id,
+      seq: Number(info.lastInsertRowid),
+      type: e.type,
+      source,
+      tenantId: e.tenantId,
+      projectId: e.projectId,
+      resourceId: e.resourceId,
+      timestamp,
+      payload,
+    };
+    this.pending.push(event);
+    return event;
+  }
+
+  private flush(): void {
+    const events = this.pending;
+    this.pending = [];
+    for (const event of events) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch {
+          // A failing listener must not stop delivery to the others; it logs its own errors.
+        }
+      }
+    }
+  }
+
+  /** Live, in-process: every committed event of every tenant, in seq order. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  read(o: ReadOptions): DomainEvent[] {
+    const rows = o.projectId
+      ? this.selectProject.all(o.projectId, o.tenantId, o.afterSeq, o.limit)
+      : this.selectTenant.all(o.tenantId, o.afterSeq, o.limit);
+    return rows.map(toEvent);
+  }
+
+  lastSeq(): number {
+    return this.selectLast.get()?.seq ?? 0;
+  }
+
+  /** A durable consumer's position: it resumes after this seq after a restart. */
+  cursor(name: string): number {
+    return this.getCursor.get(name)?.seq ?? 0;
+  }
+
+  /** Call inside the same `write()` as the consumer's effects, so both commit or neither. */
+  setCursor(name: string, seq: number): void {
+    this.putCursor.run(name, seq, nowIso());
+  }
+}
+
+function toEvent(r: EventRow): DomainEvent {
+  return {
+    id: r.id,
+    seq: r.seq,
+    type: r.type,
+    source: r.source,
+    tenantId: r.tenant_id,
+    projectId: r.project_id,
+    resourceId: r.resource_id,
+    timestamp: r.timestamp,
+    payload: JSON.parse(r.payload) as DomainEvent['payload'],
+  };
+}

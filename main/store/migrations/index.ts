@@ -1,0 +1,4 @@
+import initial from './0001-initial.js';
+
+/** Forward-only migrations; the array index + 1 is the schema version (`PRAGMA user_version`). */
+export const MIGRATIONS: readonly { name: string; sql: string }[] = [{ name: '0001-initial', sql: initial }];

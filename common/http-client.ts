@@ -50,7 +50,13 @@ export function createHttpClient(options: HttpClientOptions): CortexClient {
           });
           if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
           const parser = new SseParser((msg) => {
-            if (msg.event !== 'message' || msg.id === undefined) return;
+            if (msg.id === undefined) return;
+            if (msg.event === 'ready') {
+              // The stream's starting point: resume from here if it drops before any event.
+              lastSeq ??= Number(msg.id);
+              return;
+            }
+            if (msg.event !== 'message') return;
             const event = JSON.parse(msg.data) as DomainEvent;
             if (lastSeq !== undefined && event.seq <= lastSeq) return;
             lastSeq = event.seq;

@@ -6,6 +6,7 @@ import addFormats from 'ajv-formats';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { existsSync } from 'node:fs';
+import { CONSOLE_CSP } from '../../common/csp.js';
 import { Health } from '../../common/schemas.js';
 import type { Domain } from '../domain/index.js';
 import type { Principal } from '../domain/tenancy.js';
@@ -28,7 +29,7 @@ export interface ApiOptions {
   version: string;
   /** In-memory keys (the local console's), checked before the database. */
   ephemeralKeys: ReadonlyMap<string, Principal>;
-  sse: { heartbeatMs: number; maxBufferedBytes: number };
+  sse: { heartbeatMs: number; maxBufferedBytes: number; maxLagMs: number };
   /** Built renderer to serve at `/`. */
   staticDir: string | null;
 }
@@ -67,7 +68,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
   installProblemHandlers(app);
 
   // An empty body with a JSON content type means "no body" (e.g. POST …/start from curl -H).
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     const s = text as string;
     if (s.trim() === '') return done(null, undefined);
@@ -116,7 +117,14 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
   }, { prefix: '/api/projects/:projectId' });
 
   if (o.staticDir && existsSync(o.staticDir)) {
-    await app.register(fastifyStatic, { root: o.staticDir, prefix: '/', index: ['index.html'], wildcard: false });
+    await app.register(fastifyStatic, {
+      root: o.staticDir, prefix: '/', index: ['index.html'], wildcard: false,
+      setHeaders: (res) => {
+        res.setHeader('content-security-policy', CONSOLE_CSP);
+        res.setHeader('x-content-type-options', 'nosniff');
+        res.setHeader('referrer-policy', 'no-referrer');
+      },
+    });
   }
   await app.ready();
   return { app, hub, purgeIdempotency: () => idempotency.purge() };

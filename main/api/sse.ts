@@ -11,20 +11,27 @@ export interface StreamFilter {
 const REPLAY_BATCH = 500;
 
 /**
- * One SSE connection. It first replays the log after `since` from SQLite, then goes live.
- * Because committed events are dispatched synchronously right after their commit, the last
+ * One SSE connection. It replays the log after `since` from SQLite, then goes live.
+ * Committed events are dispatched synchronously right after their commit, so the last
  * replay read and the switch to live happen in one tick: no gap, and the seq guard drops
  * anything already sent, so no duplicate either.
+ *
+ * A client that cannot keep up (more than `maxBuffered` bytes unsent) stops receiving live
+ * events and catches up from the log once its socket drains, so it costs bounded memory
+ * and never slows the writer or other clients. One that stays behind for `maxLagMs` is
+ * closed; it reconnects with Last-Event-ID and loses nothing.
  */
 class SseStream {
   private live = false;
   private closed = false;
+  private lagTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly res: ServerResponse,
     readonly filter: StreamFilter,
     private lastSeq: number,
-    private readonly maxBuffered: number,
+    private readonly log: EventLog,
+    private readonly limits: { maxBufferedBytes: number; maxLagMs: number },
     private readonly onClose: (s: SseStream) => void,
   ) {
     res.on('close', () => this.close());
@@ -34,24 +41,22 @@ class SseStream {
     return e.tenantId === this.filter.tenantId && (this.filter.projectId === null || e.projectId === this.filter.projectId) && this.filter.match(e.type);
   }
 
-  async replay(log: EventLog): Promise<void> {
+  /** Sends everything after `lastSeq` from the log, then goes live. */
+  async replay(): Promise<void> {
     for (;;) {
       if (this.closed) return;
-      const batch = log.read({ tenantId: this.filter.tenantId, projectId: this.filter.projectId ?? undefined, afterSeq: this.lastSeq, limit: REPLAY_BATCH });
+      const batch = this.log.read({ tenantId: this.filter.tenantId, projectId: this.filter.projectId ?? undefined, afterSeq: this.lastSeq, limit: REPLAY_BATCH });
       let chunk = '';
       for (const e of batch) if (this.filter.match(e.type)) chunk += frame(e);
       const last = batch[batch.length - 1];
       if (last) this.lastSeq = last.seq;
-      if (batch.length < REPLAY_BATCH) {
+      const flushed = chunk === '' || this.res.write(chunk);
+      if (batch.length < REPLAY_BATCH && flushed) {
         // Caught up: go live in this same tick (see the class comment).
-        this.live = true;
-        if (chunk) this.res.write(chunk);
+        this.goLive();
         return;
       }
-      if (chunk && !this.res.write(chunk)) await new Promise<void>((resolve) => {
-        this.res.once('drain', resolve);
-        this.res.once('close', resolve);
-      });
+      if (!flushed && !(await this.drained())) return;
     }
   }
 
@@ -59,23 +64,49 @@ class SseStream {
     if (!this.live || e.seq <= this.lastSeq) return;
     this.lastSeq = e.seq;
     this.res.write(frame(e));
-    // A client that cannot keep up is cut off rather than buffered without bound; it
-    // reconnects with Last-Event-ID and replays what it missed from the log.
-    if (this.res.writableLength > this.maxBuffered) {
-      this.res.destroy();
-      this.close();
-    }
+    if (this.res.writableLength > this.limits.maxBufferedBytes) this.fallBehind();
+  }
+
+  private goLive(): void {
+    this.live = true;
+    if (this.lagTimer) clearTimeout(this.lagTimer);
+    this.lagTimer = null;
+  }
+
+  private fallBehind(): void {
+    this.live = false;
+    this.lagTimer ??= setTimeout(() => this.close(), this.limits.maxLagMs);
+    void this.drained().then((ok) => {
+      if (ok) void this.replay();
+    });
+  }
+
+  /** True once the socket has drained, false if it closed first. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        this.res.off('drain', onDrain);
+        this.res.off('close', onClose);
+        resolve(ok && !this.closed);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      this.res.once('drain', onDrain);
+      this.res.once('close', onClose);
+    });
   }
 
   comment(text: string): void {
-    if (!this.closed) this.res.write(`: ${text}\n\n`);
+    if (this.live && !this.closed) this.res.write(`: ${text}\n\n`);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.lagTimer) clearTimeout(this.lagTimer);
     this.onClose(this);
     if (!this.res.writableEnded) this.res.end();
+    if (!this.live) this.res.destroy();
   }
 }
 
@@ -89,7 +120,7 @@ export class SseHub {
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(private readonly log: EventLog, private readonly opts: { heartbeatMs: number; maxBufferedBytes: number }) {
+  constructor(private readonly log: EventLog, private readonly opts: { heartbeatMs: number; maxBufferedBytes: number; maxLagMs: number }) {
     this.unsubscribe = log.subscribe((e) => {
       for (const s of this.streams) if (s.wants(e)) s.push(e);
     });
@@ -111,11 +142,13 @@ export class SseHub {
       'x-accel-buffering': 'no',
     });
     res.socket?.setNoDelay(true);
-    res.write('retry: 1000\n\n');
     const start = since ?? this.log.lastSeq();
-    const stream = new SseStream(res, filter, start, this.opts.maxBufferedBytes, (s) => this.streams.delete(s));
+    // `ready` names the position the stream starts from, so a client that drops before its
+    // first event can still resume from there without a gap.
+    res.write(`retry: 1000\nid: ${start}\nevent: ready\ndata: {"seq":${start}}\n\n`);
+    const stream = new SseStream(res, filter, start, this.log, this.opts, (s) => this.streams.delete(s));
     this.streams.add(stream);
-    await stream.replay(this.log);
+    await stream.replay();
   }
 
   closeAll(): void {

@@ -92,7 +92,8 @@ async function start(): Promise<void> {
   // The REST API is part of the product (scripts, bots); the window itself does not need it.
   try {
     const url = await core.listen();
-    log(`Cortex REST API listening on ${url}`);
+    log(`Cortex REST API listening on ${url}  (data: ${core.config.dataDir})`);
+    if (core.bootstrap.createdAdminKey) log(`Admin API key for scripts created in ${core.bootstrap.adminKeyFile}`);
   } catch (err) {
     warn(`cortex: REST API not listening (${(err as Error).message}); the console window still works over IPC`);
   }

@@ -14,8 +14,10 @@ export interface CortexConfig {
   staticDir: string | null;
   /** SSE keep-alive comment interval. */
   sseHeartbeatMs: number;
-  /** Bytes a stream may have queued before the slow client is dropped. */
+  /** Unsent bytes after which a slow stream stops getting live events and catches up from the log. */
   sseMaxBufferedBytes: number;
+  /** How long a stream may stay behind before it is closed (the client reconnects with Last-Event-ID). */
+  sseMaxLagMs: number;
   /** How often expiries (sanctions, idle sessions) are swept. */
   sweepIntervalMs: number;
 }
@@ -32,7 +34,8 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   logLevel: 'info',
   staticDir: null,
   sseHeartbeatMs: 15_000,
-  sseMaxBufferedBytes: 8 * 1024 * 1024,
+  sseMaxBufferedBytes: 1024 * 1024,
+  sseMaxLagMs: 30_000,
   sweepIntervalMs: 1_000,
 };
 
@@ -45,7 +48,7 @@ const ENV: Record<string, keyof CortexConfig> = {
 };
 
 function coerce(key: keyof CortexConfig, value: string): unknown {
-  if (key === 'port' || key === 'sseHeartbeatMs' || key === 'sseMaxBufferedBytes' || key === 'sweepIntervalMs') {
+  if (key === 'port' || key === 'sseHeartbeatMs' || key === 'sseMaxBufferedBytes' || key === 'sseMaxLagMs' || key === 'sweepIntervalMs') {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0) throw new Error(`config: ${key} must be a non-negative integer, got "${value}"`);
     return n;

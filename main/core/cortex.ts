@@ -44,7 +44,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     logger,
     version: VERSION,
     ephemeralKeys: new Map([[credential.key, credential.principal]]),
-    sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: config.sseMaxBufferedBytes },
+    sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: config.sseMaxBufferedBytes, maxLagMs: config.sseMaxLagMs },
     staticDir: config.staticDir,
   });
 

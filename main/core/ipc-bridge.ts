@@ -8,6 +8,9 @@
  * through the full Fastify pipeline (auth, validation, serialization) with the in-memory
  * console key; this module only narrows what may be asked (allowlisted methods, `/api/`
  * paths, JSON bodies) and never lets the renderer set headers.
+ *
+ * Subscriptions are live (in-process dispatch, no SSE involved); `filter.since` is honoured
+ * by first replaying the log through `GET /api/events?since=`, like an SSE resume.
  */
 import type { EventFilter, HttpMethod } from '../../common/client.js';
 import { isValidTypePattern, typeMatcher, type DomainEvent } from '../../common/events.js';

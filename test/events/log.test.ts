@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DomainEvent } from '../../common/events.js';
+import { EventLog } from '../../main/events/log.js';
+import { openDatabase } from '../../main/store/db.js';
+import { startCortex } from '../../main/core/cortex.js';
+
+function setup() {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'cx-log-')), 'cortex.db'));
+  const log = new EventLog(db);
+  const seen: DomainEvent[] = [];
+  log.subscribe((e) => seen.push(e));
+  const ev = (id: string) => ({ type: 'session.created' as const, tenantId: 't', projectId: 'p', resourceId: `session:${id}`, action: 'created' as const, data: { id } });
+  return { db, log, seen, ev };
+}
+
+test('events are dispatched only after their transaction commits, in seq order', () => {
+  const { log, seen, ev } = setup();
+  log.write(() => {
+    log.append(ev('a'));
+    log.append(ev('b'));
+    assert.equal(seen.length, 0, 'nothing is published before commit');
+  });
+  assert.deepEqual(seen.map((e) => e.resourceId), ['session:a', 'session:b']);
+  assert.ok(seen[1]!.seq > seen[0]!.seq);
+  assert.deepEqual(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).map((e) => e.id), seen.map((e) => e.id));
+});
+
+test('a failed write stores and publishes no event', () => {
+  const { log, seen, ev } = setup();
+  assert.throws(() => log.write(() => {
+    log.append(ev('doomed'));
+    throw new Error('constraint failed');
+  }), /constraint failed/);
+  assert.equal(seen.length, 0);
+  assert.equal(log.lastSeq(), 0);
+});
+
+test('a rolled-back nested write drops only its own events', () => {
+  const { log, seen, ev } = setup();
+  log.write(() => {
+    log.append(ev('outer'));
+    try {
+      log.write(() => {
+        log.append(ev('inner'));
+        throw new Error('inner fails');
+      });
+    } catch {
+      // the outer change goes on
+    }
+  });
+  assert.deepEqual(seen.map((e) => e.resourceId), ['session:outer']);
+  assert.deepEqual(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).map((e) => e.resourceId), ['session:outer']);
+});
+
+test('append outside write() is refused: an event must commit with its change', () => {
+  const { log, ev } = setup();
+  assert.throws(() => log.append(ev('x')), /outside write/);
+});
+
+test('seq is strictly increasing and consumer cursors persist', () => {
+  const { db, log, ev } = setup();
+  for (let i = 0; i < 50; i++) log.write(() => log.append(ev(String(i))));
+  const seqs = log.read({ tenantId: 't', afterSeq: 0, limit: 100 }).map((e) => e.seq);
+  assert.equal(seqs.length, 50);
+  for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!);
+  log.write(() => log.setCursor('webhooks', 42));
+  assert.equal(new EventLog(db).cursor('webhooks'), 42);
+  assert.equal(log.cursor('never-ran'), 0);
+});
+
+test('a failed API write emits no event and leaves no partial change', async () => {
+  const cortex = await startCortex({ dataDir: mkdtempSync(join(tmpdir(), 'cx-log-api-')), port: 0, logLevel: 'silent' });
+  try {
+    const before = cortex.events.lastSeq();
+    // The sanction creates its unknown participant first, then fails validation of endAt:
+    // the participant row and its participant.created event must both roll back.
+    const res = await cortex.app.inject({
+      method: 'POST', url: '/api/projects/default/sanctions',
+      headers: { 'x-api-key': cortex.consoleKey },
+      payload: { type: 'temp_ban', externalUserId: 'newcomer', startAt: '2030-01-02T00:00:00Z', endAt: '2030-01-01T00:00:00Z' },
+    });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().errors[0].field, 'body/endAt');
+    assert.equal(cortex.events.lastSeq(), before, 'no event for the rejected change');
+    assert.equal(cortex.db.prepare("SELECT count(*) FROM participants WHERE external_user_id = 'newcomer'").pluck().get(), 0, 'no half-written participant');
+  } finally {
+    await cortex.close();
+  }
+});

@@ -1,2 +1,2 @@
-/** The app version, kept in step with package.json by the test in test/core/version.test.ts. */
+/** The app version, kept in step with package.json by test/core/config.test.ts. */
 export const VERSION = '0.1.0';

@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 /**
  * Bundles the Node/Electron side with esbuild (the renderer is built by Vite):
- *   main/cli/index.ts  → dist/main/cli.js        ESM, `cortex` CLI / headless server
- *   main/app/main.ts   → dist/main/app.cjs       CJS, Electron main (package.json "main")
- *   preload/preload.ts → dist/preload/preload.cjs CJS, sandboxed preload (electron only)
+ *   cli      main/cli/index.ts  → dist/main/cli.js         ESM, `cortex` CLI / headless server
+ *   app      main/app/main.ts   → dist/main/app.cjs        CJS, Electron main (package.json "main")
+ *   preload  preload/preload.ts → dist/preload/preload.cjs CJS, sandboxed preload (electron only)
  * npm packages stay external (resolved from node_modules at runtime; native modules such
  * as better-sqlite3 cannot be bundled anyway).
  *
- * Usage: node scripts/build-main.mjs [--allow-missing]
+ * Usage: node scripts/build-main.mjs [--allow-missing] [--only cli,app,preload] [--outdir DIR]
  *   --allow-missing  skip entries whose source does not exist yet instead of failing
+ *   --only           build just these targets (tests build `app` alone)
+ *   --outdir         output root instead of dist/ (same layout below it)
  */
 import { build } from 'esbuild';
 import { chmodSync, existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const allowMissing = process.argv.includes('--allow-missing');
+const argv = process.argv.slice(2);
+const allowMissing = argv.includes('--allow-missing');
+const flag = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const outRoot = flag('--outdir') ?? 'dist';
+const only = flag('--only')?.split(',');
 
 const common = {
   absWorkingDir: root,
@@ -47,7 +56,7 @@ const targets = [
     name: 'cli',
     entry: 'main/cli/index.ts',
     options: {
-      outfile: 'dist/main/cli.js',
+      outfile: 'main/cli.js',
       format: 'esm',
       packages: 'external',
       banner: { js: '#!/usr/bin/env node' },
@@ -55,10 +64,10 @@ const targets = [
     executable: true,
   },
   {
-    name: 'electron main',
+    name: 'app',
     entry: 'main/app/main.ts',
     options: {
-      outfile: 'dist/main/app.cjs',
+      outfile: 'main/app.cjs',
       format: 'cjs',
       packages: 'external', // electron included
       ...importMetaShim,
@@ -68,7 +77,7 @@ const targets = [
     name: 'preload',
     entry: 'preload/preload.ts',
     options: {
-      outfile: 'dist/preload/preload.cjs',
+      outfile: 'preload/preload.cjs',
       format: 'cjs',
       // A sandboxed preload can require nothing but `electron` (and a few polyfilled
       // builtins), so everything else — common/ included — is bundled in.
@@ -77,7 +86,15 @@ const targets = [
   },
 ];
 
-const missing = targets.filter((t) => !existsSync(join(root, t.entry)));
+if (only) {
+  const unknown = only.filter((n) => !targets.some((t) => t.name === n));
+  if (unknown.length > 0) {
+    console.error(`build-main: unknown target(s) ${unknown.join(', ')}; known: ${targets.map((t) => t.name).join(', ')}`);
+    process.exit(1);
+  }
+}
+const selected = targets.filter((t) => !only || only.includes(t.name));
+const missing = selected.filter((t) => !existsSync(join(root, t.entry)));
 if (missing.length > 0) {
   const list = missing.map((t) => `${t.entry} (${t.name})`).join(', ');
   if (!allowMissing) {
@@ -89,17 +106,18 @@ if (missing.length > 0) {
 
 let failed = false;
 await Promise.all(
-  targets
+  selected
     .filter((t) => !missing.includes(t))
     .map(async (t) => {
+      const outfile = resolve(root, outRoot, t.options.outfile);
       try {
-        const result = await build({ ...common, ...t.options, entryPoints: [t.entry] });
-        if (t.executable) chmodSync(join(root, t.options.outfile), 0o755);
-        if (result.warnings.length === 0 && process.env.BUILD_VERBOSE) console.log(`build-main: ${t.entry} → ${t.options.outfile}`);
+        await build({ ...common, ...t.options, outfile, entryPoints: [t.entry] });
+        if (t.executable) chmodSync(resolve(root, outfile), 0o755);
+        if (process.env.BUILD_VERBOSE) console.log(`build-main: ${t.entry} → ${outfile}`);
       } catch (err) {
         failed = true;
         // esbuild already printed the diagnostics (logLevel warning)
-        console.error(`build-main: ${t.name} (${relative(root, join(root, t.entry))}) failed${err?.errors ? '' : `: ${err?.message ?? err}`}`);
+        console.error(`build-main: ${t.name} (${t.entry}) failed${err?.errors ? '' : `: ${err?.message ?? err}`}`);
       }
     }),
 );

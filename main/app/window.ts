@@ -1,22 +1,13 @@
 /**
  * The console window and the Electron security baseline around it: isolated, sandboxed
  * renderer without Node, no new windows, no navigation away from the app page, no
- * permissions, and a CSP header mirroring the `<meta>` policy in `renderer/index.html`.
+ * permissions, and the console CSP (`common/csp.ts`) as a response header. For the
+ * `file://` page itself Chromium applies the `<meta>` copy in `renderer/index.html`; the
+ * header covers anything fetched through the session's web requests.
  */
 import { BrowserWindow, type Session, type WebContents } from 'electron';
 import { pathToFileURL } from 'node:url';
-
-/** Same policy as the renderer's `<meta http-equiv="Content-Security-Policy">`. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+import { CONSOLE_CSP } from '../../common/csp.js';
 
 export interface MainWindowOptions {
   /** Absolute path of `dist/renderer/index.html`. */
@@ -48,12 +39,16 @@ export function hardenSession(ses: Session): void {
   ses.setPermissionCheckHandler(() => false);
   ses.setDevicePermissionHandler(() => false);
   ses.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONSOLE_CSP] } });
   });
 }
 
-/** For every webContents (including ones we did not create): no popups, no `<webview>`. */
+const hardened = new WeakSet<WebContents>();
+
+/** For every webContents (including ones we did not create): no popups, no `<webview>`. Idempotent. */
 export function hardenWebContents(contents: WebContents): void {
+  if (hardened.has(contents)) return;
+  hardened.add(contents);
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }

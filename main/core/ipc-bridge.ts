@@ -42,7 +42,7 @@ export interface IpcBridgeDeps {
   tenantId?: string;
   /** A request taking longer than this answers 504 (the inject itself is not cancelled). */
   requestTimeoutMs?: number;
-  /** Reports errors thrown by `send` or by the upstream event dispatch. */
+  /** Reports failures the caller never sees: a throwing `send`, an inject that threw, a failed `since` replay. */
   onError?: (err: unknown, context: string) => void;
 }
 

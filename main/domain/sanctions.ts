@@ -138,12 +138,30 @@ export function createSanctions({ db, events }: DomainDeps, sessions: SessionsMo
     const now = nowIso();
     const where = ['project_id = ?', 'tenant_id = ?'];
     const args: unknown[] = [scope.projectId, scope.tenantId];
-    if (q.active === true) (where.push('revoked_at IS NULL AND (end_at IS NULL OR end_at > ?)'), args.push(now));
-    if (q.active === false) (where.push('(revoked_at IS NOT NULL OR (end_at IS NOT NULL AND end_at <= ?))'), args.push(now));
-    if (q.participantId) (where.push('participant_id = ?'), args.push(q.participantId));
-    if (q.externalUserId) (where.push('external_user_id = ?'), args.push(q.externalUserId));
-    if (q.sessionId) (where.push('session_id = ?'), args.push(q.sessionId));
-    if (after) (where.push('id < ?'), args.push(after));
+    if (q.active === true) {
+      where.push('revoked_at IS NULL AND (end_at IS NULL OR end_at > ?)');
+      args.push(now);
+    }
+    if (q.active === false) {
+      where.push('(revoked_at IS NOT NULL OR (end_at IS NOT NULL AND end_at <= ?))');
+      args.push(now);
+    }
+    if (q.participantId) {
+      where.push('participant_id = ?');
+      args.push(q.participantId);
+    }
+    if (q.externalUserId) {
+      where.push('external_user_id = ?');
+      args.push(q.externalUserId);
+    }
+    if (q.sessionId) {
+      where.push('session_id = ?');
+      args.push(q.sessionId);
+    }
+    if (after) {
+      where.push('id < ?');
+      args.push(after);
+    }
     const rows = sql(`SELECT * FROM sanctions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, limit + 1) as SanctionRow[];
     return toPage(rows, limit, (r) => toSanction(r, now));
   }

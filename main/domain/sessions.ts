@@ -69,8 +69,14 @@ export function createSessions({ db, events }: DomainDeps) {
     const after = decodeCursor(q.cursor);
     const where = ['project_id = ?', 'tenant_id = ?'];
     const args: unknown[] = [scope.projectId, scope.tenantId];
-    if (q.status) (where.push('status = ?'), args.push(q.status));
-    if (after) (where.push('id < ?'), args.push(after));
+    if (q.status) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
+    if (after) {
+      where.push('id < ?');
+      args.push(after);
+    }
     const rows = sql(`SELECT * FROM sessions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, limit + 1) as SessionRow[];
     return toPage(rows, limit, toSession);
   }

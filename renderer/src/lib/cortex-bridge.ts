@@ -1,0 +1,19 @@
+import type { EventFilter } from '../../../common/client.js';
+import type { DomainEvent } from '../../../common/events.js';
+import type { IpcRequest, IpcResponse } from '../../../common/ipc.js';
+
+/**
+ * What the Electron preload exposes as `window.cortex` (contextBridge). Absent in a plain
+ * browser, where the console talks HTTP + SSE to its own origin instead.
+ */
+export interface CortexBridge {
+  request(req: IpcRequest): Promise<IpcResponse>;
+  /** Returns the unsubscribe function (the preload returns it synchronously). */
+  subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Promise<() => void> | (() => void);
+}
+
+declare global {
+  interface Window {
+    cortex?: CortexBridge;
+  }
+}

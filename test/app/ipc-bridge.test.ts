@@ -1,0 +1,179 @@
+/**
+ * The IPC bridge against the real core: `startCortex()` + Fastify `inject()`, exactly the
+ * wiring main/app/main.ts uses (minus Electron).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { DomainEvent } from '../../common/events.js';
+import type { Problem } from '../../common/problem.js';
+import { startCortex, type Cortex } from '../../main/core/cortex.js';
+import { createIpcBridge, type IpcBridge } from '../../main/core/ipc-bridge.js';
+
+let dataDir: string;
+let cortex: Cortex;
+let bridge: IpcBridge;
+const bridgeErrors: string[] = [];
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cortex-ipc-'));
+  cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent' });
+  bridge = createIpcBridge({
+    inject: (req) => cortex.app.inject(req),
+    subscribeEvents: (listener) => cortex.events.subscribe(listener),
+    consoleKey: cortex.consoleKey,
+    tenantId: cortex.tenantId,
+    onError: (err, context) => bridgeErrors.push(`${context}: ${(err as Error).message}`),
+  });
+});
+
+after(async () => {
+  bridge?.closeAll();
+  await cortex?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const sessionsPath = () => `/api/projects/${cortex.projectId}/sessions`;
+
+/** Resolves once `predicate` holds, polling the event loop (events arrive synchronously after commit). */
+async function until(predicate: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('ipc bridge: requests', () => {
+  test('rejects requests outside the allowlist with a 400 problem, never a throw', async () => {
+    const bad: unknown[] = [
+      null,
+      'GET /api/health',
+      [],
+      { method: 'TRACE', path: '/api/health' },
+      { method: 'OPTIONS', path: '/api/health' },
+      { method: 42, path: '/api/health' },
+      { method: 'GET' },
+      { method: 'GET', path: '/health' },
+      { method: 'GET', path: 'http://evil.example/api/health' },
+      { method: 'GET', path: '//evil.example/api/health' },
+      { method: 'GET', path: '/api' },
+      { method: 'GET', path: '/api/../openapi.json' },
+      { method: 'GET', path: '/api/%2e%2e/x' },
+      { method: 'GET', path: '/api/health\r\nx-api-key: other' },
+      { method: 'GET', path: '/api/health#frag' },
+      { method: 'GET', path: '/api/events/stream' },
+      { method: 'GET', path: `/api/projects/default/events/stream?types=session.*` },
+      { method: 'GET', path: '/api/health', body: { a: 1 } },
+      { method: 'POST', path: '/api/sessions', body: { n: 10n } },
+      { method: 'POST', path: '/api/sessions', body: () => 1 },
+    ];
+    for (const req of bad) {
+      const res = await bridge.handleRequest(req);
+      assert.equal(res.status, 400, `expected 400 for ${String(JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)))}`);
+      const problem = res.body as Problem;
+      assert.equal(problem.code, 'validation');
+      assert.ok(problem.errors && problem.errors.length > 0);
+    }
+  });
+
+  test('GET /api/health round trip', async () => {
+    const res = await bridge.handleRequest({ method: 'GET', path: '/api/health' });
+    assert.equal(res.status, 200);
+    const body = res.body as { status: string; version: string };
+    assert.equal(body.status, 'ok');
+    assert.equal(typeof body.version, 'string');
+  });
+
+  test('authenticated as the console (admin) via the injected key', async () => {
+    const res = await bridge.handleRequest({ method: 'GET', path: sessionsPath() });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.ok(Array.isArray((res.body as { items: unknown[] }).items));
+
+    const noKey = await cortex.app.inject({ method: 'GET', url: sessionsPath() });
+    assert.equal(noKey.statusCode, 401, 'the same route without the console key is refused');
+  });
+
+  test('POST creates a session (201) and API problems pass through unchanged', async () => {
+    const res = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'over ipc' } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const session = res.body as { id: string; title: string; projectId: string };
+    assert.equal(session.title, 'over ipc');
+    assert.equal(session.projectId, cortex.projectId);
+
+    const invalid = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 7 } });
+    assert.equal(invalid.status, 400);
+    assert.equal((invalid.body as Problem).code, 'validation');
+
+    const missing = await bridge.handleRequest({ method: 'GET', path: `${sessionsPath()}/nope` });
+    assert.equal(missing.status, 404);
+  });
+});
+
+describe('ipc bridge: subscriptions', () => {
+  test('delivers matching event types only; unsubscribe stops delivery', async () => {
+    const sessions: DomainEvent[] = [];
+    const messages: DomainEvent[] = [];
+    const created = bridge.subscribe({ types: ['session.created'] }, (e) => sessions.push(e));
+    const other = bridge.subscribe({ types: ['message.*', 'sanction.created'] }, (e) => messages.push(e));
+
+    const res = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'watched' } });
+    assert.equal(res.status, 201);
+    const id = (res.body as { id: string }).id;
+    await until(() => sessions.length === 1, 'session.created');
+    const [event] = sessions;
+    assert.equal(event?.type, 'session.created');
+    assert.equal(event?.tenantId, cortex.tenantId);
+    assert.equal(event?.projectId, cortex.projectId);
+    assert.equal(event?.resourceId, `session:${id}`);
+    assert.equal(messages.length, 0, 'non-matching types are not delivered');
+
+    assert.equal(bridge.unsubscribe(created), true);
+    assert.equal(bridge.unsubscribe(created), false, 'idempotent');
+    await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'unwatched' } });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sessions.length, 1, 'no delivery after unsubscribe');
+    bridge.unsubscribe(other);
+    assert.equal(bridge.size, 0);
+  });
+
+  test('project filter: another project is not delivered', async () => {
+    const seen: DomainEvent[] = [];
+    const sub = bridge.subscribe({ projectId: 'some-other-project', types: ['session.*'] }, (e) => seen.push(e));
+    await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'elsewhere' } });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 0);
+    bridge.unsubscribe(sub);
+  });
+
+  test('since: replays logged events in seq order, then goes live without duplicates', async () => {
+    const before = (await bridge.handleRequest({ method: 'GET', path: '/api/health' })).body as { lastSeq: number };
+    const a = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'replay a' } });
+    const b = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'replay b' } });
+    const seen: DomainEvent[] = [];
+    const sub = bridge.subscribe({ types: ['session.created'], since: before.lastSeq }, (e) => seen.push(e));
+    const c = await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'live c' } });
+    await until(() => seen.length >= 3, 'replayed + live events');
+    await new Promise((r) => setTimeout(r, 50));
+    const ids = [a, b, c].map((r) => `session:${(r.body as { id: string }).id}`);
+    assert.deepEqual(seen.map((e) => e.resourceId), ids);
+    const seqs = seen.map((e) => e.seq);
+    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+    assert.ok(seqs.every((s) => s > before.lastSeq));
+    bridge.unsubscribe(sub);
+  });
+
+  test('invalid filters throw', () => {
+    assert.throws(() => bridge.subscribe({ types: ['bogus.type'] }, () => undefined), /filter\/types/);
+    assert.throws(() => bridge.subscribe({ since: -1 }, () => undefined), /filter\/since/);
+    assert.throws(() => bridge.subscribe({ projectId: 5 }, () => undefined), /filter\/projectId/);
+    assert.throws(() => bridge.subscribe([], () => undefined), /filter/);
+    assert.equal(bridge.size, 0);
+  });
+
+  test('no bridge errors were reported', () => {
+    assert.deepEqual(bridgeErrors, []);
+  });
+});

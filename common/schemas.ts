@@ -7,7 +7,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Json = Type.Record(Type.String(), Type.Unknown());
+// A free-form JSON object. Not Type.Record: its `^(.*)$` key pattern makes the serializer
+// drop keys containing line terminators.
+const Json = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
 const Text = (maxLength: number) => Type.String({ maxLength });
 
 export const Page = <T extends TSchema>(item: T) =>

@@ -8,6 +8,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotency: { key: string; hash: string } | null;
   }
+  interface FastifyContextConfig {
+    /** false: the response holds a secret that must never be stored, so the header is refused. */
+    idempotency?: boolean;
+  }
 }
 
 interface StoredResponse {
@@ -39,6 +43,9 @@ export function installIdempotency(app: FastifyInstance, db: Db) {
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers[HEADER];
     if (request.method !== 'POST' || key === undefined || !request.principal) return;
+    if (request.routeOptions.config?.idempotency === false) {
+      throw new ProblemError('validation', 'Idempotency-Key is not accepted here: the response carries a secret that is never stored', 'header/idempotency-key');
+    }
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
       throw new ProblemError('validation', 'Idempotency-Key must be 1–255 characters', 'header/idempotency-key');
     }

@@ -13,7 +13,7 @@ import type { Principal } from '../domain/tenancy.js';
 import type { Db } from '../store/db.js';
 import { installAuth } from './auth.js';
 import { installIdempotency } from './idempotency.js';
-import { installProblemHandlers } from './problems.js';
+import { installProblemHandlers, problem, sendProblem } from './problems.js';
 import { eventRoutes } from './routes/events.js';
 import { gatheringRoutes } from './routes/gatherings.js';
 import { participantRoutes } from './routes/participants.js';
@@ -35,6 +35,31 @@ export interface ApiOptions {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
+const MAX_JSON_DEPTH = 64;
+
+const malformed = (message: string) => Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+
+/**
+ * Rejects what JSON.parse accepts but we cannot store faithfully: nesting deeper than
+ * MAX_JSON_DEPTH (it would overflow the stack when serialized again) and lone UTF-16
+ * surrogates (SQLite would store U+FFFD instead).
+ */
+function checkJsonShape(root: unknown): string | null {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) return 'body contains a lone UTF-16 surrogate';
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= MAX_JSON_DEPTH) return `body is nested deeper than ${MAX_JSON_DEPTH} levels`;
+      for (const [k, v] of Object.entries(value)) {
+        if (!k.isWellFormed()) return 'body contains a lone UTF-16 surrogate';
+        stack.push([v, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
 
 /** One Ajv for bodies (no coercion: a number is not a string) and one for params/query (strings coerced). */
 function validatorCompiler() {
@@ -62,22 +87,27 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (e.g. a broken percent-encoding in the path) are problems too.
+    frameworkErrors: (err, _request, reply) => sendProblem(reply, problem('validation', err.message, [{ field: 'url', message: err.message }])),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(ProblemDef);
   installProblemHandlers(app);
 
-  // An empty body with a JSON content type means "no body" (e.g. POST …/start from curl -H).
+  // JSON bodies only (text/plain gets 415). An empty body with a JSON content type means
+  // "no body" (e.g. POST …/start from `curl -H 'content-type: application/json'`).
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     const s = text as string;
     if (s.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(s));
+      value = JSON.parse(s);
     } catch (err) {
-      const e = Object.assign(new Error(`body is not valid JSON: ${(err as Error).message}`), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-      done(e, undefined);
+      return done(malformed(`body is not valid JSON: ${(err as Error).message}`), undefined);
     }
+    const problem = checkJsonShape(value);
+    done(problem ? malformed(problem) : null, value);
   });
 
   await app.register(fastifySwagger, {

@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import { invalid } from '../core/errors.js';
 import type { Db } from '../store/db.js';
 import type { EventLog } from '../events/log.js';
 
@@ -37,4 +38,15 @@ export function changedFields<T extends object>(before: T, after: T): Record<str
     if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) changes[k as string] = before[k];
   }
   return Object.keys(changes).length ? changes : null;
+}
+
+/** A client's date-time in canonical UTC form, so stored times compare correctly as text. */
+export function canonicalTime(field: string, value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw invalid(field, 'not a date-time');
+  return new Date(t).toISOString();
+}
+
+export function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

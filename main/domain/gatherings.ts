@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Gathering, GatheringCreate, GatheringMember, GatheringMemberAdd, GatheringMemberUpdate, GatheringUpdate } from '../../common/schemas.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
-import { changedFields, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
+import { canonicalTime, changedFields, fromJson, statementCache, stripUndefined, toJson, type DomainDeps, type ProjectScope } from './context.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';
@@ -79,6 +79,22 @@ const toMember = (r: MemberRow): GatheringMember => ({
 });
 
 const PRESENT = "state IN ('joined', 'ready')";
+/** Members in these states count towards memberCount and maxMembers. */
+const isPresent = (state: GatheringMember['state'] | undefined) => state === 'joined' || state === 'ready';
+const TIME_FIELDS = ['startsAt', 'endsAt', 'expiresAt'] as const;
+
+/** Canonical UTC times, and endsAt after startsAt. */
+function checkTimes<T extends Partial<Record<(typeof TIME_FIELDS)[number], string | null>>>(input: T, current?: Pick<Gathering, 'startsAt' | 'endsAt'>): T {
+  const out = { ...input };
+  for (const f of TIME_FIELDS) {
+    const v = out[f];
+    if (typeof v === 'string') (out as Record<string, unknown>)[f] = canonicalTime(`body/${f}`, v);
+  }
+  const startsAt = out.startsAt !== undefined ? out.startsAt : current?.startsAt;
+  const endsAt = out.endsAt !== undefined ? out.endsAt : current?.endsAt;
+  if (startsAt && endsAt && endsAt <= startsAt) throw invalid('body/endsAt', 'must be after startsAt');
+  return out;
+}
 const SELECT_GATHERING = `SELECT g.*, (SELECT count(*) FROM gathering_members m WHERE m.gathering_id = g.id AND m.${PRESENT}) AS member_count FROM gatherings g`;
 
 /** Gatherings (lobbies, appointments, open rooms) and their members. */
@@ -106,12 +122,12 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
       action: type === 'gathering.member.updated' ? 'updated' : 'occurred', data: m, changes,
     });
 
-  function create(scope: ProjectScope, input: Static<typeof GatheringCreate>): Gathering {
+  function create(scope: ProjectScope, raw: Static<typeof GatheringCreate>): Gathering {
     return events.write(() => {
+      const input = checkTimes(raw);
       const now = nowIso();
       const type = input.type ?? 'lobby';
       const accessPolicy = input.accessPolicy ?? 'public';
-      if (input.startsAt && input.endsAt && input.endsAt <= input.startsAt) throw invalid('body/endsAt', 'must be after startsAt');
       const row: Omit<GatheringRow, 'member_count'> = {
         id: uuidv7(),
         tenant_id: scope.tenantId,
@@ -148,9 +164,10 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
     });
   }
 
-  function update(scope: ProjectScope, id: string, patch: Static<typeof GatheringUpdate>): Gathering {
+  function update(scope: ProjectScope, id: string, raw: Static<typeof GatheringUpdate>): Gathering {
     return events.write(() => {
       const before = get(scope, id);
+      const patch = checkTimes(raw, before);
       let sessionId = before.sessionId;
       if (patch.status === 'started' && before.status !== 'started' && before.autoStartSession && !sessionId) {
         sessionId = sessions.create(scope, { title: before.name, externalRoomId: before.roomId ?? null }).id;
@@ -207,7 +224,7 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
       const g = get(scope, gatheringId);
       if (['ended', 'cancelled', 'expired'].includes(g.status)) throw conflict(`gathering is ${g.status}`);
       const state = input.state ?? 'joined';
-      if (state === 'joined') {
+      if (isPresent(state)) {
         if (g.accessPolicy === 'code' && input.joinCode !== g.joinCode) throw invalid('body/joinCode', 'wrong join code');
         if (g.maxMembers !== null && g.memberCount >= g.maxMembers) throw conflict('gathering is full');
       }
@@ -221,7 +238,7 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
   function setMember(scope: ProjectScope, g: Gathering, row: MemberRow, patch: Static<typeof GatheringMemberUpdate>): GatheringMember {
     const before = toMember(row);
     const now = nowIso();
-    const joining = patch.state === 'joined' && before.state !== 'joined' && before.state !== 'ready';
+    const joining = isPresent(patch.state) && !isPresent(before.state);
     if (joining && g.maxMembers !== null && g.memberCount >= g.maxMembers) throw conflict('gathering is full');
     const after: GatheringMember = { ...before, ...stripUndefined(patch), updatedAt: now, ...(joining && { joinedAt: now }) };
     const changes = changedFields({ ...before, updatedAt: '' }, { ...after, updatedAt: '' });
@@ -252,6 +269,3 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
   };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

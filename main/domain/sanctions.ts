@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import type { Sanction, SanctionCreate } from '../../common/schemas.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
-import { fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
+import { canonicalTime, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';
@@ -53,12 +53,6 @@ const toSanction = (r: SanctionRow, now = nowIso()): Sanction => ({
   status: sanctionStatus(r, now),
 });
 
-const toIso = (field: string, v: string) => {
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalid(field, 'not a date-time');
-  return new Date(t).toISOString();
-};
-
 /** Sanctions against players. Owns `sanctions`; emits sanction.created/revoked/expired. */
 export function createSanctions({ db, events }: DomainDeps, sessions: SessionsModule, participants: ParticipantsModule) {
   const sql = statementCache(db);
@@ -78,7 +72,7 @@ export function createSanctions({ db, events }: DomainDeps, sessions: SessionsMo
     return events.write(() => {
       if (!input.participantId && !input.externalUserId) throw invalid('body/externalUserId', 'participantId or externalUserId is required');
       if (input.endAt !== undefined && input.durationSeconds !== undefined) throw invalid('body/durationSeconds', 'give endAt or durationSeconds, not both');
-      if (input.sessionId) sessions.get(scope, input.sessionId);
+      if (input.sessionId) sessions.get(scope, input.sessionId, 'body/sessionId');
       let participantId = input.participantId ?? null;
       let externalUserId = input.externalUserId ?? null;
       if (participantId) {
@@ -89,10 +83,10 @@ export function createSanctions({ db, events }: DomainDeps, sessions: SessionsMo
         participantId = participants.ensure(scope, externalUserId).id;
       }
       const now = nowIso();
-      const startAt = input.startAt ? toIso('body/startAt', input.startAt) : now;
+      const startAt = input.startAt ? canonicalTime('body/startAt', input.startAt) : now;
       const endAt = input.durationSeconds
         ? new Date(Date.parse(startAt) + input.durationSeconds * 1000).toISOString()
-        : input.endAt ? toIso('body/endAt', input.endAt) : null;
+        : input.endAt ? canonicalTime('body/endAt', input.endAt) : null;
       if (endAt !== null && endAt <= startAt) throw invalid('body/endAt', 'must be after startAt');
       if (input.type === 'temp_ban' && endAt === null) throw invalid('body/endAt', 'a temp_ban needs endAt or durationSeconds');
       if (input.type === 'perm_ban' && endAt !== null) throw invalid('body/endAt', 'a perm_ban has no end');

@@ -58,9 +58,9 @@ export function createSessions({ db, events }: DomainDeps) {
     events.append({ type, tenantId: s.tenantId, projectId: s.projectId, resourceId: resource(s.id), action, data: s, changes });
   }
 
-  function getRow(scope: ProjectScope, id: string): SessionRow {
+  function getRow(scope: ProjectScope, id: string, field = 'params/sessionId'): SessionRow {
     const row = byId.get(id, scope.projectId, scope.tenantId);
-    if (!row) throw notFound('session', 'params/sessionId');
+    if (!row) throw notFound('session', field);
     return row;
   }
 
@@ -186,7 +186,7 @@ export function createSessions({ db, events }: DomainDeps) {
 
   return {
     list,
-    get: (scope: ProjectScope, id: string) => toSession(getRow(scope, id)),
+    get: (scope: ProjectScope, id: string, field?: string) => toSession(getRow(scope, id, field)),
     create,
     update,
     remove,

@@ -71,15 +71,15 @@ export function createTenancy({ db }: DomainDeps) {
 
   function createProject(tenantId: string, input: Static<typeof ProjectCreate>): Project {
     const id = input.id ?? uuidv7();
-    if (sql('SELECT 1 FROM projects WHERE id = ?').get(id)) throw conflict('a project with this id exists', 'body/id');
+    if (projectById.get(id, tenantId)) throw conflict('a project with this id exists', 'body/id');
     const row: ProjectRow = { id, tenant_id: tenantId, name: input.name, created_at: nowIso() };
     sql('INSERT INTO projects (id, tenant_id, name, created_at) VALUES (@id, @tenant_id, @name, @created_at)').run(row);
     return toProject(row);
   }
 
-  function getProject(tenantId: string, id: string): Project {
+  function getProject(tenantId: string, id: string, field = 'params/projectId'): Project {
     const row = projectById.get(id, tenantId);
-    if (!row) throw notFound('project', 'params/projectId');
+    if (!row) throw notFound('project', field);
     return toProject(row);
   }
 
@@ -92,7 +92,7 @@ export function createTenancy({ db }: DomainDeps) {
 
   /** Creates a key; returns its plaintext once. */
   function createKey(tenantId: string, input: { name: string; scopes: Scope[]; projectId: string | null }): ApiKey & { key: string } {
-    if (input.projectId) getProject(tenantId, input.projectId);
+    if (input.projectId) getProject(tenantId, input.projectId, 'body/projectId');
     const key = generateKey();
     const row: KeyRow = {
       id: uuidv7(),

@@ -74,7 +74,7 @@ test('hot queries use their indexes', () => {
   assert.match(plan('SELECT * FROM events WHERE project_id = ? AND tenant_id = ? AND seq > ? ORDER BY seq LIMIT 10'), /USING INDEX events_project/);
   assert.match(plan('SELECT * FROM messages WHERE session_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT 10'), /USING INDEX messages_session/);
   assert.match(plan('SELECT * FROM sessions WHERE project_id = ? AND tenant_id = ? AND id < ? ORDER BY id DESC LIMIT 10'), /USING INDEX sessions_project/);
-  assert.match(plan('SELECT * FROM participants WHERE external_user_id = ? AND project_id = ? AND tenant_id = ?'), /USING INDEX sqlite_autoindex_participants/);
+  assert.match(plan('SELECT * FROM participants WHERE external_user_id = ? AND project_id = ? AND tenant_id = ?'), /USING INDEX sqlite_autoindex_participants|USING INDEX participants/);
   assert.match(plan('SELECT * FROM api_keys WHERE hash = ?'), /USING INDEX sqlite_autoindex_api_keys/);
   const plans = plan('SELECT * FROM sanctions WHERE expiry_emitted = 0 AND revoked_at IS NULL AND end_at IS NOT NULL AND end_at <= ? LIMIT 500');
   assert.match(plans, /sanctions_pending_expiry/);

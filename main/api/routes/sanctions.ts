@@ -9,6 +9,12 @@ export function sanctionRoutes(app: Api, { domain: { sanctions } }: RouteDeps): 
     async (req, reply) => reply.code(201).send(sanctions.create(scopeOf(req), { ...req.body, createdByUserId: req.body.createdByUserId ?? actorOf(req) })));
   app.get('/sanctions/:sanctionId', { config: { scope: 'sanctions' }, schema: { ...t, params: params('sanctionId'), response: responses(200, Sanction) } },
     async (req) => sanctions.get(scopeOf(req), req.params.sanctionId));
-  app.post('/sanctions/:sanctionId/revoke', { config: { scope: 'sanctions' }, schema: { ...t, params: params('sanctionId'), body: SanctionRevoke, response: responses(200, Sanction) } },
+  app.post('/sanctions/:sanctionId/revoke', {
+    config: { scope: 'sanctions' },
+    // The body is optional: `POST …/revoke` with none is the common case.
+    preValidation: async (req) => {
+      req.body ??= {};
+    },
+    schema: { ...t, params: params('sanctionId'), body: SanctionRevoke, response: responses(200, Sanction) } },
     async (req) => sanctions.revoke(scopeOf(req), req.params.sanctionId, req.body?.revokedByUserId ?? actorOf(req)));
 }

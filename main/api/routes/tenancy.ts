@@ -21,7 +21,7 @@ export function tenancyRoutes(app: Api, { domain: { tenancy } }: RouteDeps): voi
 
   app.get('/keys', { config: { scope: 'keys' }, schema: { tags: ['keys'], response: responses(200, Type.Object({ items: Type.Array(ApiKey) })) } },
     async (req) => ({ items: tenancy.listKeys(principal(req)) }));
-  app.post('/keys', { config: { scope: 'keys' }, schema: { tags: ['keys'], body: ApiKeyCreate, response: responses(201, ApiKeyCreated) } },
+  app.post('/keys', { config: { scope: 'keys', idempotency: false }, schema: { tags: ['keys'], body: ApiKeyCreate, response: responses(201, ApiKeyCreated) } },
     async (req, reply) => reply.code(201).send(tenancy.issueKey(principal(req), req.body)));
   app.delete('/keys/:keyId', { config: { scope: 'keys' }, schema: { tags: ['keys'], params: Type.Object({ keyId: Id }), response: responses(200, ApiKey) } },
     async (req) => tenancy.revokeKey(principal(req), req.params.keyId));

@@ -8,45 +8,49 @@ CREATE TABLE tenants (
   created_at  TEXT NOT NULL
 );
 
+-- Project ids are unique per tenant (every tenant may have a "default"), so one tenant
+-- cannot learn which ids another uses.
 CREATE TABLE projects (
-  id          TEXT PRIMARY KEY,
   tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+  id          TEXT NOT NULL,
   name        TEXT NOT NULL,
-  created_at  TEXT NOT NULL
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX projects_tenant ON projects(tenant_id, id);
 
 CREATE TABLE api_keys (
   id           TEXT PRIMARY KEY,
   tenant_id    TEXT NOT NULL REFERENCES tenants(id),
-  project_id   TEXT REFERENCES projects(id),
+  project_id   TEXT,
   name         TEXT NOT NULL,
   prefix       TEXT NOT NULL,
   hash         TEXT NOT NULL UNIQUE,
   scopes       TEXT NOT NULL,
   created_at   TEXT NOT NULL,
   last_used_at TEXT,
-  revoked_at   TEXT
+  revoked_at   TEXT,
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects(tenant_id, id)
 );
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id, id);
 
 CREATE TABLE participants (
   id               TEXT PRIMARY KEY,
   tenant_id        TEXT NOT NULL,
-  project_id       TEXT NOT NULL REFERENCES projects(id),
+  project_id       TEXT NOT NULL,
   external_user_id TEXT NOT NULL,
   display_name     TEXT,
   user_data        TEXT,
   joined_at        TEXT NOT NULL,
   updated_at       TEXT NOT NULL,
-  UNIQUE (project_id, external_user_id)
+  UNIQUE (tenant_id, project_id, external_user_id),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects(tenant_id, id)
 );
 CREATE INDEX participants_project ON participants(project_id, id);
 
 CREATE TABLE sessions (
   id                 TEXT PRIMARY KEY,
   tenant_id          TEXT NOT NULL,
-  project_id         TEXT NOT NULL REFERENCES projects(id),
+  project_id         TEXT NOT NULL,
   external_room_id   TEXT,
   gateway            TEXT,
   title              TEXT,
@@ -57,7 +61,8 @@ CREATE TABLE sessions (
   started_at         TEXT,
   ended_at           TEXT,
   summary            TEXT,
-  last_activity_at   TEXT NOT NULL
+  last_activity_at   TEXT NOT NULL,
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects(tenant_id, id)
 );
 CREATE INDEX sessions_project ON sessions(project_id, id);
 CREATE INDEX sessions_idle ON sessions(status, idle_timeout) WHERE status = 'active' AND idle_timeout > 0;
@@ -107,7 +112,7 @@ CREATE INDEX annotations_message ON annotations(message_id, id) WHERE message_id
 CREATE TABLE sanctions (
   id                 TEXT PRIMARY KEY,
   tenant_id          TEXT NOT NULL,
-  project_id         TEXT NOT NULL REFERENCES projects(id),
+  project_id         TEXT NOT NULL,
   participant_id     TEXT REFERENCES participants(id),
   external_user_id   TEXT,
   session_id         TEXT REFERENCES sessions(id) ON DELETE SET NULL,
@@ -122,7 +127,8 @@ CREATE TABLE sanctions (
   updated_at         TEXT NOT NULL,
   revoked_at         TEXT,
   revoked_by_user_id TEXT,
-  expiry_emitted     INTEGER NOT NULL DEFAULT 0
+  expiry_emitted     INTEGER NOT NULL DEFAULT 0,
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects(tenant_id, id)
 );
 CREATE INDEX sanctions_project ON sanctions(project_id, id);
 CREATE INDEX sanctions_user ON sanctions(project_id, external_user_id);
@@ -131,7 +137,7 @@ CREATE INDEX sanctions_pending_expiry ON sanctions(end_at) WHERE expiry_emitted 
 CREATE TABLE gatherings (
   id                 TEXT PRIMARY KEY,
   tenant_id          TEXT NOT NULL,
-  project_id         TEXT NOT NULL REFERENCES projects(id),
+  project_id         TEXT NOT NULL,
   name               TEXT NOT NULL,
   description        TEXT,
   type               TEXT NOT NULL,
@@ -150,7 +156,8 @@ CREATE TABLE gatherings (
   owner_id           TEXT,
   created_at         TEXT NOT NULL,
   updated_at         TEXT NOT NULL,
-  expires_at         TEXT
+  expires_at         TEXT,
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects(tenant_id, id)
 );
 CREATE INDEX gatherings_project ON gatherings(project_id, id);
 

@@ -48,7 +48,7 @@ export function installAuth(app: FastifyInstance, tenancy: TenancyModule, epheme
     const projectId = (request.params as { projectId?: string } | undefined)?.projectId;
     if (projectId !== undefined) {
       if (p.projectId !== null && p.projectId !== projectId) throw new ProblemError('not_found', 'project not found', 'params/projectId');
-      tenancy.getProject(p.tenantId, projectId);
+      tenancy.requireProject(p.tenantId, projectId);
     }
     if (!hasScope(p, scope)) throw new ProblemError('forbidden', `this key lacks the "${scope}" scope`);
   });

@@ -45,7 +45,17 @@ export function createSessions({ db, events }: DomainDeps) {
   const byId = db.prepare<[string, string, string], SessionRow>(
     'SELECT * FROM sessions WHERE id = ? AND project_id = ? AND tenant_id = ?',
   );
-  const touch = db.prepare('UPDATE sessions SET last_activity_at = ? WHERE id = ?');
+  const touchStmt = db.prepare('UPDATE sessions SET last_activity_at = ? WHERE id = ?');
+  // Idle timeouts are whole seconds, so last activity is recorded at most once a second per
+  // session rather than on every message.
+  const lastTouched = new Map<string, number>();
+  function touch(id: string, at: string): void {
+    const ms = Date.parse(at);
+    if ((lastTouched.get(id) ?? 0) > ms - 1000) return;
+    touchStmt.run(at, id);
+    if (lastTouched.size > 10_000) lastTouched.clear();
+    lastTouched.set(id, ms);
+  }
   const idle = db.prepare<[string], SessionRow>(
     `SELECT * FROM sessions WHERE status = 'active' AND idle_timeout > 0
        AND started_at IS NOT NULL AND unixepoch(last_activity_at) + idle_timeout <= unixepoch(?)`,
@@ -193,7 +203,7 @@ export function createSessions({ db, events }: DomainDeps) {
     start,
     stop,
     requireActive,
-    touch: (id: string, at: string) => touch.run(at, id),
+    touch,
     endIdle,
   };
 }

@@ -83,6 +83,15 @@ export function createTenancy({ db }: DomainDeps) {
     return toProject(row);
   }
 
+  /** Projects are never deleted, so a project once seen exists for good: checked from memory on the hot path. */
+  const knownProjects = new Set<string>();
+  function requireProject(tenantId: string, id: string): void {
+    const k = `${tenantId}\n${id}`;
+    if (knownProjects.has(k)) return;
+    getProject(tenantId, id);
+    knownProjects.add(k);
+  }
+
   function listProjects(p: Principal): Project[] {
     const rows = (p.projectId
       ? sql('SELECT * FROM projects WHERE tenant_id = ? AND id = ?').all(p.tenantId, p.projectId)
@@ -161,7 +170,7 @@ export function createTenancy({ db }: DomainDeps) {
     return principal;
   }
 
-  return { ensureTenant, createProject, getProject, listProjects, createKey, issueKey, listKeys, revokeKey, authenticate };
+  return { ensureTenant, createProject, getProject, requireProject, listProjects, createKey, issueKey, listKeys, revokeKey, authenticate };
 }
 
 export type TenancyModule = ReturnType<typeof createTenancy>;

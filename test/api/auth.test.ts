@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import type { Scope } from '../../common/schemas.js';
 import { assertProblem, P, startServer, type Server } from './helpers.js';
 
@@ -184,8 +183,9 @@ describe('key storage', () => {
     assert.equal(viaRest.status, 201);
     const plain: string[] = [viaRest.json.key, mkKey(['events'])];
     const dbPath = join(s.dataDir, 'cortex.db');
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    try {
+    // The server holds the database exclusively, so read it through the server's own connection.
+    const db = s.cortex.db;
+    {
       const rows = db.prepare('SELECT * FROM api_keys').all() as Record<string, unknown>[];
       assert.ok(rows.length >= 2);
       const dump = JSON.stringify(rows);
@@ -196,8 +196,6 @@ describe('key storage', () => {
         assert.ok(row, 'the sha256 hash is stored');
         assert.equal(row.prefix, key.slice(0, 10));
       }
-    } finally {
-      db.close();
     }
     // Nor anywhere else in the database files (main file and WAL).
     for (const file of [dbPath, `${dbPath}-wal`]) {
@@ -212,11 +210,6 @@ describe('key storage', () => {
     const r = await s.api('POST', '/api/keys', { body: { name: 'idem', scopes: ['sessions'] }, headers: { 'idempotency-key': 'key-issue-1' } });
     assertProblem(r, 400, 'header/idempotency-key');
     assert.equal((await s.api('GET', '/api/keys')).json.items.length, keysBefore, 'no key was issued');
-    const db = new Database(join(s.dataDir, 'cortex.db'), { readonly: true, fileMustExist: true });
-    try {
-      assert.equal(db.prepare("SELECT count(*) FROM idempotency_keys WHERE key = 'key-issue-1'").pluck().get(), 0);
-    } finally {
-      db.close();
-    }
+    assert.equal(s.cortex.db.prepare("SELECT count(*) FROM idempotency_keys WHERE key = 'key-issue-1'").pluck().get(), 0);
   });
 });

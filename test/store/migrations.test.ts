@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { FutureSchemaError, openDatabase, schemaVersion } from '../../main/store/db.js';
+import { DatabaseInUseError, FutureSchemaError, openDatabase, schemaVersion } from '../../main/store/db.js';
 import { MIGRATIONS } from '../../main/store/migrations/index.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'cx-store-')), 'cortex.db');
@@ -79,4 +79,12 @@ test('hot queries use their indexes', () => {
   const plans = plan('SELECT * FROM sanctions WHERE expiry_emitted = 0 AND revoked_at IS NULL AND end_at IS NOT NULL AND end_at <= ? LIMIT 500');
   assert.match(plans, /sanctions_pending_expiry/);
   db.close();
+});
+
+test('one process owns a database: a second opener is refused with a clear error', () => {
+  const path = tmp();
+  const owner = openDatabase(path);
+  assert.throws(() => openDatabase(path), (err: unknown) => err instanceof DatabaseInUseError && /in use by another Cortex Console process/.test(err.message));
+  owner.close();
+  openDatabase(path).close(); // free again once the owner closes
 });

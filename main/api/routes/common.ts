@@ -10,6 +10,8 @@ export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 
 export interface RouteDeps {
   domain: Domain;
+  /** Runs a domain write in the next group commit; resolves once it is durable. */
+  commit: <T>(fn: () => T) => Promise<T>;
 }
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });

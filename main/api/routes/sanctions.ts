@@ -1,12 +1,12 @@
 import { Page, Sanction, SanctionCreate, SanctionListQuery, SanctionRevoke } from '../../../common/schemas.js';
 import { actorOf, params, responses, scopeOf, type Api, type RouteDeps } from './common.js';
 
-export function sanctionRoutes(app: Api, { domain: { sanctions } }: RouteDeps): void {
+export function sanctionRoutes(app: Api, { domain: { sanctions }, commit }: RouteDeps): void {
   const t = { tags: ['sanctions'] };
   app.get('/sanctions', { config: { scope: 'sanctions' }, schema: { ...t, params: params(), querystring: SanctionListQuery, response: responses(200, Page(Sanction)) } },
     async (req) => sanctions.list(scopeOf(req), req.query));
   app.post('/sanctions', { config: { scope: 'sanctions' }, schema: { ...t, params: params(), body: SanctionCreate, response: responses(201, Sanction) } },
-    async (req, reply) => reply.code(201).send(sanctions.create(scopeOf(req), { ...req.body, createdByUserId: req.body.createdByUserId ?? actorOf(req) })));
+    async (req, reply) => reply.code(201).send(await commit(() => sanctions.create(scopeOf(req), { ...req.body, createdByUserId: req.body.createdByUserId ?? actorOf(req) }))));
   app.get('/sanctions/:sanctionId', { config: { scope: 'sanctions' }, schema: { ...t, params: params('sanctionId'), response: responses(200, Sanction) } },
     async (req) => sanctions.get(scopeOf(req), req.params.sanctionId));
   app.post('/sanctions/:sanctionId/revoke', {
@@ -16,5 +16,5 @@ export function sanctionRoutes(app: Api, { domain: { sanctions } }: RouteDeps): 
       req.body ??= {};
     },
     schema: { ...t, params: params('sanctionId'), body: SanctionRevoke, response: responses(200, Sanction) } },
-    async (req) => sanctions.revoke(scopeOf(req), req.params.sanctionId, req.body?.revokedByUserId ?? actorOf(req)));
+    async (req) => commit(() => sanctions.revoke(scopeOf(req), req.params.sanctionId, req.body?.revokedByUserId ?? actorOf(req))));
 }

@@ -8,7 +8,7 @@ import { actorOf, noContent, params, responses, scopeOf, type Api, type RouteDep
 const SessionParticipant = Type.Intersect([Participant, Type.Object({ sessionJoinedAt: Type.String(), leftAt: Type.Union([Type.String(), Type.Null()]) })]);
 
 /** Sessions, their messages, participants and annotations. */
-export function sessionRoutes(app: Api, { domain }: RouteDeps): void {
+export function sessionRoutes(app: Api, { domain, commit }: RouteDeps): void {
   const { sessions, messages, participants, annotations } = domain;
   const s = { tags: ['sessions'] };
   const m = { tags: ['messages'] };
@@ -16,42 +16,42 @@ export function sessionRoutes(app: Api, { domain }: RouteDeps): void {
   app.get('/sessions', { config: { scope: 'sessions' }, schema: { ...s, params: params(), querystring: SessionListQuery, response: responses(200, Page(Session)) } },
     async (req) => sessions.list(scopeOf(req), req.query));
   app.post('/sessions', { config: { scope: 'sessions' }, schema: { ...s, params: params(), body: SessionCreate, response: responses(201, Session) } },
-    async (req, reply) => reply.code(201).send(sessions.create(scopeOf(req), { ...req.body, createdByUserId: req.body.createdByUserId ?? actorOf(req) })));
+    async (req, reply) => reply.code(201).send(await commit(() => sessions.create(scopeOf(req), { ...req.body, createdByUserId: req.body.createdByUserId ?? actorOf(req) }))));
   app.get('/sessions/:sessionId', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: responses(200, Session) } },
     async (req) => sessions.get(scopeOf(req), req.params.sessionId));
   app.patch('/sessions/:sessionId', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), body: SessionUpdate, response: responses(200, Session) } },
-    async (req) => sessions.update(scopeOf(req), req.params.sessionId, req.body));
+    async (req) => commit(() => sessions.update(scopeOf(req), req.params.sessionId, req.body)));
   app.delete('/sessions/:sessionId', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: noContent } },
     async (req, reply) => {
-      sessions.remove(scopeOf(req), req.params.sessionId);
+      await commit(() => sessions.remove(scopeOf(req), req.params.sessionId));
       return reply.code(204).send(null);
     });
   app.post('/sessions/:sessionId/start', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: responses(200, Session) } },
-    async (req) => sessions.start(scopeOf(req), req.params.sessionId));
+    async (req) => commit(() => sessions.start(scopeOf(req), req.params.sessionId)));
   app.post('/sessions/:sessionId/stop', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: responses(200, Session) } },
-    async (req) => sessions.stop(scopeOf(req), req.params.sessionId));
+    async (req) => commit(() => sessions.stop(scopeOf(req), req.params.sessionId)));
 
   app.get('/sessions/:sessionId/participants', { config: { scope: 'participants' }, schema: { tags: ['participants'], params: params('sessionId'), response: responses(200, Type.Object({ items: Type.Array(SessionParticipant) })) } },
     async (req) => ({ items: participants.listInSession(scopeOf(req), req.params.sessionId) }));
   app.post('/sessions/:sessionId/participants', { config: { scope: 'participants' }, schema: { tags: ['participants'], params: params('sessionId'), body: SessionParticipantJoin, response: responses(200, Participant) } },
-    async (req) => participants.joinSession(scopeOf(req), req.params.sessionId, req.body));
+    async (req) => commit(() => participants.joinSession(scopeOf(req), req.params.sessionId, req.body)));
   app.delete('/sessions/:sessionId/participants/:participantId', { config: { scope: 'participants' }, schema: { tags: ['participants'], params: params('sessionId', 'participantId'), response: noContent } },
     async (req, reply) => {
-      participants.leaveSession(scopeOf(req), req.params.sessionId, req.params.participantId);
+      await commit(() => participants.leaveSession(scopeOf(req), req.params.sessionId, req.params.participantId));
       return reply.code(204).send(null);
     });
 
   app.get('/sessions/:sessionId/messages', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId'), querystring: PageQuery, response: responses(200, Page(Message)) } },
     async (req) => messages.list(scopeOf(req), req.params.sessionId, req.query));
   app.post('/sessions/:sessionId/messages', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId'), body: MessageCreate, response: responses(201, Message) } },
-    async (req, reply) => reply.code(201).send(messages.create(scopeOf(req), req.params.sessionId, req.body)));
+    async (req, reply) => reply.code(201).send(await commit(() => messages.create(scopeOf(req), req.params.sessionId, req.body))));
   app.get('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), response: responses(200, Message) } },
     async (req) => messages.get(scopeOf(req), req.params.sessionId, req.params.messageId));
   app.patch('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), body: MessageUpdate, response: responses(200, Message) } },
-    async (req) => messages.update(scopeOf(req), req.params.sessionId, req.params.messageId, req.body));
+    async (req) => commit(() => messages.update(scopeOf(req), req.params.sessionId, req.params.messageId, req.body)));
   app.delete('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), response: noContent } },
     async (req, reply) => {
-      messages.remove(scopeOf(req), req.params.sessionId, req.params.messageId);
+      await commit(() => messages.remove(scopeOf(req), req.params.sessionId, req.params.messageId));
       return reply.code(204).send(null);
     });
 
@@ -59,9 +59,9 @@ export function sessionRoutes(app: Api, { domain }: RouteDeps): void {
   app.get('/sessions/:sessionId/annotations', { config: { scope: 'messages' }, schema: { ...a, params: params('sessionId'), response: responses(200, Type.Object({ items: Type.Array(Annotation) })) } },
     async (req) => ({ items: annotations.list(scopeOf(req), req.params.sessionId, null) }));
   app.post('/sessions/:sessionId/annotations', { config: { scope: 'messages' }, schema: { ...a, params: params('sessionId'), body: AnnotationCreate, response: responses(201, Annotation) } },
-    async (req, reply) => reply.code(201).send(annotations.create(scopeOf(req), req.params.sessionId, null, req.body, actorOf(req))));
+    async (req, reply) => reply.code(201).send(await commit(() => annotations.create(scopeOf(req), req.params.sessionId, null, req.body, actorOf(req)))));
   app.get('/sessions/:sessionId/messages/:messageId/annotations', { config: { scope: 'messages' }, schema: { ...a, params: params('sessionId', 'messageId'), response: responses(200, Type.Object({ items: Type.Array(Annotation) })) } },
     async (req) => ({ items: annotations.list(scopeOf(req), req.params.sessionId, req.params.messageId) }));
   app.post('/sessions/:sessionId/messages/:messageId/annotations', { config: { scope: 'messages' }, schema: { ...a, params: params('sessionId', 'messageId'), body: AnnotationCreate, response: responses(201, Annotation) } },
-    async (req, reply) => reply.code(201).send(annotations.create(scopeOf(req), req.params.sessionId, req.params.messageId, req.body, actorOf(req))));
+    async (req, reply) => reply.code(201).send(await commit(() => annotations.create(scopeOf(req), req.params.sessionId, req.params.messageId, req.body, actorOf(req)))));
 }

@@ -7,14 +7,14 @@ import { responses, type Api, type RouteDeps } from './common.js';
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
 /** `/api/projects` and `/api/keys`. */
-export function tenancyRoutes(app: Api, { domain: { tenancy } }: RouteDeps): void {
+export function tenancyRoutes(app: Api, { domain: { tenancy }, commit }: RouteDeps): void {
   app.get('/projects', { config: { scope: 'projects' }, schema: { tags: ['projects'], response: responses(200, Type.Object({ items: Type.Array(Project) })) } },
     async (req) => ({ items: tenancy.listProjects(principal(req)) }));
   app.post('/projects', { config: { scope: 'projects' }, schema: { tags: ['projects'], body: ProjectCreate, response: responses(201, Project) } },
     async (req, reply) => {
       const p = principal(req);
       if (p.projectId) throw new ProblemError('forbidden', 'a project-bound key cannot create projects');
-      return reply.code(201).send(tenancy.createProject(p.tenantId, req.body));
+      return reply.code(201).send(await commit(() => tenancy.createProject(p.tenantId, req.body)));
     });
   app.get('/projects/:projectId', { config: { scope: 'projects' }, schema: { tags: ['projects'], params: Type.Object({ projectId: Id }), response: responses(200, Project) } },
     async (req) => tenancy.getProject(principal(req).tenantId, req.params.projectId));
@@ -22,7 +22,7 @@ export function tenancyRoutes(app: Api, { domain: { tenancy } }: RouteDeps): voi
   app.get('/keys', { config: { scope: 'keys' }, schema: { tags: ['keys'], response: responses(200, Type.Object({ items: Type.Array(ApiKey) })) } },
     async (req) => ({ items: tenancy.listKeys(principal(req)) }));
   app.post('/keys', { config: { scope: 'keys', idempotency: false }, schema: { tags: ['keys'], body: ApiKeyCreate, response: responses(201, ApiKeyCreated) } },
-    async (req, reply) => reply.code(201).send(tenancy.issueKey(principal(req), req.body)));
+    async (req, reply) => reply.code(201).send(await commit(() => tenancy.issueKey(principal(req), req.body))));
   app.delete('/keys/:keyId', { config: { scope: 'keys' }, schema: { tags: ['keys'], params: Type.Object({ keyId: Id }), response: responses(200, ApiKey) } },
-    async (req) => tenancy.revokeKey(principal(req), req.params.keyId));
+    async (req) => commit(() => tenancy.revokeKey(principal(req), req.params.keyId)));
 }

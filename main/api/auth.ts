@@ -37,7 +37,17 @@ export function principal(request: FastifyRequest): Principal {
  */
 export function installAuth(app: FastifyInstance, tenancy: TenancyModule, ephemeral: ReadonlyMap<string, Principal>): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  // Callback style (not async): this runs on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      authorize(request);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+
+  function authorize(request: FastifyRequest): void {
     const scope = request.routeOptions.config?.scope;
     if (scope === undefined || scope === 'public') return;
     const key = presentedKey(request);
@@ -51,5 +61,5 @@ export function installAuth(app: FastifyInstance, tenancy: TenancyModule, epheme
       tenancy.requireProject(p.tenantId, projectId);
     }
     if (!hasScope(p, scope)) throw new ProblemError('forbidden', `this key lacks the "${scope}" scope`);
-  });
+  }
 }

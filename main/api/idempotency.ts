@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Db } from '../store/db.js';
 import { ProblemError } from '../core/errors.js';
 import { nowIso } from '../store/ids.js';
@@ -40,9 +40,9 @@ export function installIdempotency(app: FastifyInstance, db: Db) {
 
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request, reply) => {
+  const preHandler: preHandlerAsyncHookHandler = async (request, reply) => {
     const key = request.headers[HEADER];
-    if (request.method !== 'POST' || key === undefined || !request.principal) return;
+    if (key === undefined || !request.principal) return;
     if (request.routeOptions.config?.idempotency === false) {
       throw new ProblemError('validation', 'Idempotency-Key is not accepted here: the response carries a secret that is never stored', 'header/idempotency-key');
     }
@@ -61,21 +61,31 @@ export function installIdempotency(app: FastifyInstance, db: Db) {
     if (inFlight.has(slot)) throw new ProblemError('idempotency_in_progress', undefined, 'header/idempotency-key');
     inFlight.add(slot);
     request.idempotency = { key, hash };
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const onSend: onSendHookHandler = (request, reply, payload, done) => {
     const idem = request.idempotency;
-    if (!idem || !request.principal) return payload;
-    inFlight.delete(`${request.principal.keyId}\n${idem.key}`);
     // 5xx are not stored: the client should be able to retry them.
-    if (reply.statusCode < 500 && typeof payload === 'string') {
+    if (idem && request.principal && reply.statusCode < 500 && typeof payload === 'string') {
       store.run(request.principal.tenantId, request.principal.keyId, idem.key, request.method, request.url.split('?')[0], idem.hash, reply.statusCode, payload, nowIso());
     }
-    return payload;
-  });
+    done(null, payload);
+  };
 
-  app.addHook('onResponse', async (request) => {
+  const onResponse = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     if (request.idempotency && request.principal) inFlight.delete(`${request.principal.keyId}\n${request.idempotency.key}`);
+    done();
+  };
+
+  // Only authenticated POST routes take the header: GETs and the rest skip these hooks entirely.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const scope = route.config?.scope;
+    if (!methods.includes('POST') || scope === undefined || scope === 'public') return;
+    const list = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    route.preHandler = [...list(route.preHandler), preHandler];
+    route.onSend = [...list(route.onSend), onSend];
+    route.onResponse = [...list(route.onResponse), onResponse];
   });
 
   return { purge: (olderThanMs = 24 * 3600_000) => purge.run(new Date(Date.now() - olderThanMs).toISOString()).changes };

@@ -61,7 +61,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendProblem(reply, { ...problem('validation', err.message), status: err.statusCode });
     }
-    request.log.error({ err }, 'unhandled error');
+    request.log.error({ err, method: request.method, url: request.url }, 'unhandled error');
     return sendProblem(reply, problem('internal', 'unexpected error; it has been logged'));
   });
 

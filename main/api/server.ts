@@ -84,6 +84,9 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     loggerInstance: o.logger,
     bodyLimit: BODY_LIMIT,
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: it costs more than the rest of a cached GET. Errors are
+    // logged with the request's method and url by the error handler.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },

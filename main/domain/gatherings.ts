@@ -4,7 +4,7 @@ import type { Gathering, GatheringCreate, GatheringMember, GatheringMemberAdd, G
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import { canonicalTime, changedFields, fromJson, statementCache, stripUndefined, toJson, type DomainDeps, type ProjectScope } from './context.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';
 
@@ -196,12 +196,7 @@ export function createGatherings({ db, events }: DomainDeps, sessions: SessionsM
   }
 
   function list(scope: ProjectScope, q: PageRequest): Page<Gathering> {
-    const limit = pageLimit(q);
-    const after = decodeCursor(q.cursor);
-    const rows = (after
-      ? sql(`${SELECT_GATHERING} WHERE g.project_id = ? AND g.tenant_id = ? AND g.id < ? ORDER BY g.id DESC LIMIT ?`).all(scope.projectId, scope.tenantId, after, limit + 1)
-      : sql(`${SELECT_GATHERING} WHERE g.project_id = ? AND g.tenant_id = ? ORDER BY g.id DESC LIMIT ?`).all(scope.projectId, scope.tenantId, limit + 1)) as GatheringRow[];
-    return toPage(rows, limit, toGathering);
+    return queryPage(sql, SELECT_GATHERING, [['g.project_id = ?', scope.projectId], ['g.tenant_id = ?', scope.tenantId]], q, 'desc', toGathering, 'g.id');
   }
 
   function insertMember(scope: ProjectScope, gatheringId: string, externalUserId: string, role: GatheringMember['role'], state: GatheringMember['state']): GatheringMember {

@@ -3,7 +3,7 @@ import type { Message, MessageCreate, MessageUpdate } from '../../common/schemas
 import { notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import { changedFields, statementCache, type DomainDeps, type ProjectScope } from './context.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';
 
@@ -90,12 +90,7 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
   /** Chat order: oldest first. */
   function list(scope: ProjectScope, sessionId: string, q: PageRequest): Page<Message> {
     sessions.get(scope, sessionId);
-    const limit = pageLimit(q);
-    const after = decodeCursor(q.cursor);
-    const rows = (after
-      ? sql('SELECT * FROM messages WHERE session_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?').all(sessionId, scope.tenantId, after, limit + 1)
-      : sql('SELECT * FROM messages WHERE session_id = ? AND tenant_id = ? ORDER BY id LIMIT ?').all(sessionId, scope.tenantId, limit + 1)) as MessageRow[];
-    return toPage(rows, limit, toMessage);
+    return queryPage(sql, 'SELECT * FROM messages', [['session_id = ?', sessionId], ['tenant_id = ?', scope.tenantId]], q, 'asc', toMessage);
   }
 
   function update(scope: ProjectScope, sessionId: string, id: string, patch: Static<typeof MessageUpdate>): Message {

@@ -3,7 +3,7 @@ import type { Participant, ParticipantCreate, ParticipantUpdate, SessionParticip
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import { changedFields, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { SessionsModule } from './sessions.js';
 
 interface ParticipantRow {
@@ -109,12 +109,7 @@ export function createParticipants({ db, events }: DomainDeps, sessions: Session
   }
 
   function list(scope: ProjectScope, q: PageRequest): Page<Participant> {
-    const limit = pageLimit(q);
-    const after = decodeCursor(q.cursor);
-    const rows = (after
-      ? sql('SELECT * FROM participants WHERE project_id = ? AND tenant_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(scope.projectId, scope.tenantId, after, limit + 1)
-      : sql('SELECT * FROM participants WHERE project_id = ? AND tenant_id = ? ORDER BY id DESC LIMIT ?').all(scope.projectId, scope.tenantId, limit + 1)) as ParticipantRow[];
-    return toPage(rows, limit, toParticipant);
+    return queryPage(sql, 'SELECT * FROM participants', [['project_id = ?', scope.projectId], ['tenant_id = ?', scope.tenantId]], q, 'desc', toParticipant);
   }
 
   /** Resolves `{participantId}` or `{externalUserId}` (created if unknown) to a participant. */

@@ -3,7 +3,7 @@ import type { Sanction, SanctionCreate } from '../../common/schemas.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import { canonicalTime, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';
 
@@ -127,37 +127,14 @@ export function createSanctions({ db, events }: DomainDeps, sessions: SessionsMo
   }
 
   function list(scope: ProjectScope, q: PageRequest & { active?: boolean; participantId?: string; externalUserId?: string; sessionId?: string }): Page<Sanction> {
-    const limit = pageLimit(q);
-    const after = decodeCursor(q.cursor);
     const now = nowIso();
-    const where = ['project_id = ?', 'tenant_id = ?'];
-    const args: unknown[] = [scope.projectId, scope.tenantId];
-    if (q.active === true) {
-      where.push('revoked_at IS NULL AND (end_at IS NULL OR end_at > ?)');
-      args.push(now);
-    }
-    if (q.active === false) {
-      where.push('(revoked_at IS NOT NULL OR (end_at IS NOT NULL AND end_at <= ?))');
-      args.push(now);
-    }
-    if (q.participantId) {
-      where.push('participant_id = ?');
-      args.push(q.participantId);
-    }
-    if (q.externalUserId) {
-      where.push('external_user_id = ?');
-      args.push(q.externalUserId);
-    }
-    if (q.sessionId) {
-      where.push('session_id = ?');
-      args.push(q.sessionId);
-    }
-    if (after) {
-      where.push('id < ?');
-      args.push(after);
-    }
-    const rows = sql(`SELECT * FROM sanctions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, limit + 1) as SanctionRow[];
-    return toPage(rows, limit, (r) => toSanction(r, now));
+    const where: [string, unknown?][] = [['project_id = ?', scope.projectId], ['tenant_id = ?', scope.tenantId]];
+    if (q.active === true) where.push(['revoked_at IS NULL AND (end_at IS NULL OR end_at > ?)', now]);
+    if (q.active === false) where.push(['(revoked_at IS NOT NULL OR (end_at IS NOT NULL AND end_at <= ?))', now]);
+    if (q.participantId) where.push(['participant_id = ?', q.participantId]);
+    if (q.externalUserId) where.push(['external_user_id = ?', q.externalUserId]);
+    if (q.sessionId) where.push(['session_id = ?', q.sessionId]);
+    return queryPage(sql, 'SELECT * FROM sanctions', where, q, 'desc', (r: SanctionRow) => toSanction(r, now));
   }
 
   function revoke(scope: ProjectScope, id: string, revokedByUserId: string | null): Sanction {

@@ -3,7 +3,7 @@ import type { Session, SessionCreate, SessionUpdate } from '../../common/schemas
 import { conflict, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import { changedFields, statementCache, type DomainDeps, type ProjectScope } from './context.js';
-import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 
 interface SessionRow {
   id: string;
@@ -75,20 +75,9 @@ export function createSessions({ db, events }: DomainDeps) {
   }
 
   function list(scope: ProjectScope, q: PageRequest & { status?: 'active' | 'ended' }): Page<Session> {
-    const limit = pageLimit(q);
-    const after = decodeCursor(q.cursor);
-    const where = ['project_id = ?', 'tenant_id = ?'];
-    const args: unknown[] = [scope.projectId, scope.tenantId];
-    if (q.status) {
-      where.push('status = ?');
-      args.push(q.status);
-    }
-    if (after) {
-      where.push('id < ?');
-      args.push(after);
-    }
-    const rows = sql(`SELECT * FROM sessions WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, limit + 1) as SessionRow[];
-    return toPage(rows, limit, toSession);
+    const where: [string, unknown?][] = [['project_id = ?', scope.projectId], ['tenant_id = ?', scope.tenantId]];
+    if (q.status) where.push(['status = ?', q.status]);
+    return queryPage(sql, 'SELECT * FROM sessions', where, q, 'desc', toSession);
   }
 
   function create(scope: ProjectScope, input: Static<typeof SessionCreate>): Session {

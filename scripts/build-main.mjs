@@ -58,8 +58,11 @@ const targets = [
     options: {
       outfile: 'main/cli.js',
       format: 'esm',
-      packages: 'external',
-      banner: { js: '#!/usr/bin/env node' },
+      // Start-up time is mostly module loading (hundreds of small files from node_modules):
+      // bundle the pure-JS dependencies into this one file. better-sqlite3 is native and stays
+      // external; `require` is provided for the CommonJS code esbuild wraps.
+      external: ['better-sqlite3'],
+      banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cortexRequire } from 'node:module';\nconst require = __cortexRequire(import.meta.url);" },
     },
     executable: true,
   },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's test runner (TypeScript via tsx).
-// The browser test needs the built renderer, so it is built first when missing.
+// Process tests run the shipped CLI bundle, so it is rebuilt first (esbuild, about a second);
+// the browser test needs the built renderer, which is built when missing.
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,8 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length ? only : find('test').sort();
+const cli = spawnSync(process.execPath, ['scripts/build-main.mjs', '--only', 'cli'], { stdio: 'inherit' });
+if (cli.status !== 0) process.exit(cli.status ?? 1);
 if (!existsSync('dist/renderer/index.html')) {
   const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../main/cli/index.ts', import.meta.url));
+// The shipped bundle, not the sources: scripts/run-tests.mjs builds it before the tests run.
+const CLI = fileURLToPath(new URL('../../dist/main/cli.js', import.meta.url));
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -11,9 +12,9 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `cortex serve` (from source, via tsx) as a real child process and waits until it listens. */
+/** Runs `cortex serve` (the built dist/main/cli.js) as a real child process and waits until it listens. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

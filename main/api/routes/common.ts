@@ -16,8 +16,18 @@ export interface RouteDeps {
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 
+/** One schema object per distinct param list, so Ajv compiles each once (it caches by object). */
+const paramsCache = new Map<string, unknown>();
 /** Path params of project-scoped routes: `projectId` plus the given ids. */
 export function params<K extends string = never>(...names: K[]) {
+  const key = names.join(',');
+  const hit = paramsCache.get(key);
+  if (hit) return hit as ReturnType<typeof makeParams<K>>;
+  const made = makeParams(names);
+  paramsCache.set(key, made);
+  return made;
+}
+function makeParams<K extends string>(names: K[]) {
   const props = Object.fromEntries([['projectId', Id], ...names.map((n) => [n, Id])]) as Record<'projectId' | K, typeof Id>;
   return Type.Object(props);
 }

@@ -152,9 +152,11 @@ export class EventLog {
 
   /**
    * Group commit: queues `fn` and runs it, together with every other write queued in the
-   * same event-loop turn, in one transaction (each in its own savepoint, so one failing
-   * write does not affect the others). Resolves after the commit. Concurrent API requests
-   * share one commit instead of paying for one each.
+   * same event-loop turn, in one transaction. Resolves after the commit. Concurrent API
+   * requests share one commit instead of paying for one each.
+   *
+   * A job must be atomic by itself: a domain function that wraps its changes in `write()`
+   * (a savepoint here, so a failing job leaves nothing behind) or a single statement.
    */
   commit<T>(fn: () => T, source?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -177,10 +179,16 @@ export class EventLog {
     try {
       this.write(() => {
         for (const job of jobs) {
+          const mark = this.pending.length;
+          const prevSource = this.source;
+          if (job.source) this.source = job.source;
           try {
-            outcomes.push({ ok: true, value: this.write(job.fn, job.source) });
+            outcomes.push({ ok: true, value: job.fn() });
           } catch (error) {
+            this.pending.length = mark;
             outcomes.push({ ok: false, error });
+          } finally {
+            this.source = prevSource;
           }
         }
       });

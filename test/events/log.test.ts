@@ -91,3 +91,18 @@ test('a failed API write emits no event and leaves no partial change', async () 
     await cortex.close();
   }
 });
+
+test('group commit: a failing write among concurrent ones leaves nothing and does not affect the others', async () => {
+  const { log, seen, ev } = setup();
+  const results = await Promise.allSettled([
+    log.commit(() => log.write(() => log.append(ev('one')))),
+    log.commit(() => log.write(() => {
+      log.append(ev('doomed'));
+      throw new Error('invalid');
+    })),
+    log.commit(() => log.write(() => log.append(ev('two')))),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(seen.map((e) => e.resourceId), ['session:one', 'session:two']);
+  assert.deepEqual(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).map((e) => e.resourceId), ['session:one', 'session:two']);
+});

@@ -249,8 +249,15 @@ describe('bridge with a fake inject', () => {
       consoleKey: 'k',
       requestTimeoutMs: 20,
     });
-    const res = await bridge.handleRequest({ method: 'GET', path: '/api/health' });
-    assert.equal(res.status, 504);
+    // The bridge's timeout timer is unref'd (it must not keep the app alive), so hold the
+    // event loop open while the request hangs.
+    const keepAlive = setTimeout(() => undefined, 5_000);
+    try {
+      const res = await bridge.handleRequest({ method: 'GET', path: '/api/health' });
+      assert.equal(res.status, 504);
+    } finally {
+      clearTimeout(keepAlive);
+    }
   });
 
   test('empty bodies become null, non-JSON bodies stay text', async () => {

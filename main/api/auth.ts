@@ -37,19 +37,24 @@ export function principal(request: FastifyRequest): Principal {
  */
 export function installAuth(app: FastifyInstance, tenancy: TenancyModule, ephemeral: ReadonlyMap<string, Principal>): void {
   app.decorateRequest('principal', null);
-  // Callback style (not async): this runs on every request.
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      authorize(request);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+  // Each guarded route gets its own onRequest hook with its scope closed over: nothing is
+  // looked up per request that is known when the route is registered.
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.scope;
+    if (scope === undefined || scope === 'public') return;
+    const hook = (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+      try {
+        authorize(request, scope);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [hook, ...existing];
   });
 
-  function authorize(request: FastifyRequest): void {
-    const scope = request.routeOptions.config?.scope;
-    if (scope === undefined || scope === 'public') return;
+  function authorize(request: FastifyRequest, scope: Scope): void {
     const key = presentedKey(request);
     if (!key) throw new ProblemError('unauthorized', 'send an API key as X-API-Key or Authorization: ApiKey …');
     const p = key.startsWith(KEY_PREFIX) ? (ephemeral.get(key) ?? tenancy.authenticate(key)) : null;

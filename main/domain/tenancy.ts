@@ -61,7 +61,11 @@ export function createTenancy({ db }: DomainDeps) {
   const keyByHash = db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE hash = ?');
   const projectById = db.prepare<[string, string], ProjectRow>('SELECT * FROM projects WHERE id = ? AND tenant_id = ?');
   const touchKey = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
-  /** hash → principal; revocation evicts. Avoids a query per request on the hot path. */
+  /**
+   * presented key → principal (null = unknown or revoked); revocation clears it. Keyed by the
+   * key itself, which is in memory anyway while a request carries it, so the hot path does
+   * neither a hash nor a query.
+   */
   const cache = new Map<string, Principal | null>();
   const lastTouch = new Map<string, number>();
 
@@ -149,15 +153,14 @@ export function createTenancy({ db }: DomainDeps) {
 
   /** The principal for a presented key, or null (unknown or revoked). */
   function authenticate(key: string): Principal | null {
-    const hash = hashKey(key);
-    let principal = cache.get(hash);
+    let principal = cache.get(key);
     if (principal === undefined) {
-      const row = keyByHash.get(hash);
+      const row = keyByHash.get(hashKey(key));
       principal = row && !row.revoked_at
         ? { keyId: row.id, tenantId: row.tenant_id, projectId: row.project_id, scopes: new Set(JSON.parse(row.scopes) as Scope[]) }
         : null;
       if (cache.size > 10_000) cache.clear();
-      cache.set(hash, principal);
+      cache.set(key, principal);
     }
     if (principal) {
       // last_used_at is advisory: write it at most once a minute per key.

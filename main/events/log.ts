@@ -42,6 +42,11 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Aborts an optimistic group so it can be replayed with savepoints. */
+class JobFailed extends Error {}
+
 /** Writes per group commit: bounds how long one commit holds the event loop. */
 const MAX_GROUP = 256;
 
@@ -77,6 +82,7 @@ export class EventLog {
   private readonly tx;
   private queue: Job[] = [];
   private drainScheduled = false;
+  private optimistic = false;
 
   constructor(private readonly db: Db) {
     // Hand-rolled transactions: db.transaction() builds a new wrapper per call, which costs
@@ -112,11 +118,14 @@ export class EventLog {
   /** Runs `fn` in a transaction (a savepoint when nested) and dispatches its events after the outermost commit. */
   write<T>(fn: () => T, source?: string): T {
     const outer = this.depth === 0;
+    // A job's own write in an optimistic group needs no savepoint: if it fails, the whole
+    // group is rolled back and replayed with savepoints (see drain).
+    const savepoint = !outer && !(this.optimistic && this.depth === 1);
     const mark = this.pending.length;
     const prevSource = this.source;
     if (source) this.source = source;
     if (outer) this.tx.begin();
-    else this.tx.savepoint();
+    else if (savepoint) this.tx.savepoint();
     this.depth++;
     let result: T;
     try {
@@ -127,7 +136,7 @@ export class EventLog {
       this.pending.length = mark;
       if (outer) {
         if (this.db.inTransaction) this.tx.rollback();
-      } else {
+      } else if (savepoint) {
         this.tx.rollbackTo();
         this.tx.release();
       }
@@ -136,7 +145,7 @@ export class EventLog {
     this.depth--;
     this.source = prevSource;
     if (!outer) {
-      this.tx.release();
+      if (savepoint) this.tx.release();
       return result;
     }
     try {
@@ -153,10 +162,8 @@ export class EventLog {
   /**
    * Group commit: queues `fn` and runs it, together with every other write queued in the
    * same event-loop turn, in one transaction. Resolves after the commit. Concurrent API
-   * requests share one commit instead of paying for one each.
-   *
-   * A job must be atomic by itself: a domain function that wraps its changes in `write()`
-   * (a savepoint here, so a failing job leaves nothing behind) or a single statement.
+   * requests share one commit instead of paying for one each. A job that throws leaves
+   * nothing behind and does not affect the others (see drain).
    */
   commit<T>(fn: () => T, source?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -175,7 +182,34 @@ export class EventLog {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
     }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    // Optimistic first: the jobs run back to back without savepoints. The first failure rolls
+    // the whole group back, and the group is replayed with a savepoint per job, so a failing
+    // job still leaves nothing behind and the others commit. Failures after a job has
+    // written are rare (most are rejected before any write), so the replay is too.
+    let outcomes: Outcome[] | null = null;
+    try {
+      outcomes = this.runGroup(jobs, true);
+    } catch (error) {
+      if (!(error instanceof JobFailed)) return this.failAll(jobs, error);
+    }
+    if (!outcomes) {
+      try {
+        outcomes = this.runGroup(jobs, false);
+      } catch (error) {
+        return this.failAll(jobs, error);
+      }
+    }
+    jobs.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.error);
+    });
+  }
+
+  /** Runs the jobs in one transaction; optimistic = no savepoints, and the first failure aborts the group. */
+  private runGroup(jobs: Job[], optimistic: boolean): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.optimistic = optimistic;
     try {
       this.write(() => {
         for (const job of jobs) {
@@ -183,8 +217,10 @@ export class EventLog {
           const prevSource = this.source;
           if (job.source) this.source = job.source;
           try {
-            outcomes.push({ ok: true, value: job.fn() });
+            // On replay each job gets its own savepoint, whatever it does inside.
+            outcomes.push({ ok: true, value: optimistic ? job.fn() : this.write(job.fn) });
           } catch (error) {
+            if (optimistic) throw new JobFailed();
             this.pending.length = mark;
             outcomes.push({ ok: false, error });
           } finally {
@@ -192,16 +228,15 @@ export class EventLog {
           }
         }
       });
-    } catch (error) {
-      // The commit itself failed (disk full, I/O error): nothing was stored.
-      for (const job of jobs) job.reject(error);
-      return;
+    } finally {
+      this.optimistic = false;
     }
-    jobs.forEach((job, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) job.resolve(o.value);
-      else job.reject(o.error);
-    });
+    return outcomes;
+  }
+
+  /** The commit itself failed (disk full, I/O error): nothing was stored. */
+  private failAll(jobs: Job[], error: unknown): void {
+    for (const job of jobs) job.reject(error);
   }
 
   /** Appends an event row; only valid inside `write()`. */

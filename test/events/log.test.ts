@@ -106,3 +106,22 @@ test('group commit: a failing write among concurrent ones leaves nothing and doe
   assert.deepEqual(seen.map((e) => e.resourceId), ['session:one', 'session:two']);
   assert.deepEqual(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).map((e) => e.resourceId), ['session:one', 'session:two']);
 });
+
+test('group commit: a job that fails after writing (outside any write of its own) leaves nothing behind', async () => {
+  const { db, log, seen, ev } = setup();
+  db.exec('CREATE TABLE scratch (v TEXT)');
+  const insert = db.prepare('INSERT INTO scratch (v) VALUES (?)');
+  const results = await Promise.allSettled([
+    log.commit(() => insert.run('kept-1')),
+    log.commit(() => {
+      insert.run('half-done');
+      log.append(ev('half-done'));
+      throw new Error('fails after writing');
+    }),
+    log.commit(() => log.write(() => log.append(ev('kept-2')))),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(db.prepare('SELECT v FROM scratch').pluck().all(), ['kept-1']);
+  assert.deepEqual(seen.map((e) => e.resourceId), ['session:kept-2']);
+  assert.equal(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).length, 1);
+});

@@ -22,6 +22,8 @@ if (!existsSync('dist/renderer/index.html')) {
 }
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  // Test files run in parallel: none may share the default discovery endpoint. Bus tests start
+  // their own daemons on private endpoints.
+  env: { ...process.env, NODE_NO_WARNINGS: '1', CORTEX_BUS_ENDPOINT: 'off' },
 });
 process.exit(res.status ?? 1);

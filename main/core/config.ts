@@ -20,6 +20,13 @@ export interface CortexConfig {
   sseMaxLagMs: number;
   /** How often expiries (sanctions, idle sessions) are swept. */
   sweepIntervalMs: number;
+  /**
+   * The ZeroMQ discovery daemon's endpoint (ipc:// or tcp://). The core starts a daemon there,
+   * or uses the one already answering; null = no data plane.
+   */
+  busEndpoint: string | null;
+  /** Where this process's per-topic ipc sockets live. */
+  busRuntimeDir: string;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,6 +44,8 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   sseMaxBufferedBytes: 1024 * 1024,
   sseMaxLagMs: 30_000,
   sweepIntervalMs: 1_000,
+  busEndpoint: 'ipc:///tmp/cortex/discovery.sock',
+  busRuntimeDir: '/tmp/cortex/topics',
 };
 
 const ENV: Record<string, keyof CortexConfig> = {
@@ -45,6 +54,8 @@ const ENV: Record<string, keyof CortexConfig> = {
   CORTEX_PORT: 'port',
   CORTEX_ALLOW_REMOTE: 'allowRemote',
   CORTEX_LOG_LEVEL: 'logLevel',
+  CORTEX_BUS_ENDPOINT: 'busEndpoint',
+  CORTEX_BUS_RUNTIME_DIR: 'busRuntimeDir',
 };
 
 function coerce(key: keyof CortexConfig, value: string): unknown {
@@ -54,6 +65,7 @@ function coerce(key: keyof CortexConfig, value: string): unknown {
     return n;
   }
   if (key === 'allowRemote') return value === '1' || value === 'true';
+  if (key === 'busEndpoint' && (value === 'off' || value === 'none')) return null;
   return value;
 }
 

@@ -19,6 +19,13 @@ test('configuration layers: defaults < config.json < environment < runtime overr
   assert.equal(loadConfig({}, { CORTEX_DATA_DIR: dir }).dataDir, dir);
 });
 
+test('the data plane is on by default and can be switched off from the environment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-config-'));
+  assert.equal(loadConfig({ dataDir: dir }, {}).busEndpoint, 'ipc:///tmp/cortex/discovery.sock');
+  assert.equal(loadConfig({ dataDir: dir }, { CORTEX_BUS_ENDPOINT: 'off' }).busEndpoint, null);
+  assert.equal(loadConfig({ dataDir: dir }, { CORTEX_BUS_ENDPOINT: 'tcp://127.0.0.1:7421' }).busEndpoint, 'tcp://127.0.0.1:7421');
+});
+
 test('the data dir defaults under the XDG data dir', () => {
   assert.equal(defaultDataDir({ XDG_DATA_HOME: '/x/data' }), '/x/data/cortex-console');
   assert.match(defaultDataDir({}), /\.local\/share\/cortex-console$/);

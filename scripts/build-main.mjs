@@ -59,9 +59,9 @@ const targets = [
       outfile: 'main/cli.js',
       format: 'esm',
       // Start-up time is mostly module loading (hundreds of small files from node_modules):
-      // bundle the pure-JS dependencies into this one file. better-sqlite3 is native and stays
-      // external; `require` is provided for the CommonJS code esbuild wraps.
-      external: ['better-sqlite3'],
+      // bundle the pure-JS dependencies into this one file. Native addons (better-sqlite3,
+      // zeromq) stay external; `require` is provided for the CommonJS code esbuild wraps.
+      external: ['better-sqlite3', 'zeromq'],
       banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cortexRequire } from 'node:module';\nconst require = __cortexRequire(import.meta.url);" },
     },
     executable: true,

@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { existsSync } from 'node:fs';
 import { CONSOLE_CSP } from '../../common/csp.js';
 import { Health } from '../../common/schemas.js';
+import type { BusHost } from '../bus/host.js';
 import type { Domain } from '../domain/index.js';
 import type { Principal } from '../domain/tenancy.js';
 import type { Db } from '../store/db.js';
@@ -21,6 +22,7 @@ import { participantRoutes } from './routes/participants.js';
 import { sanctionRoutes } from './routes/sanctions.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenancyRoutes } from './routes/tenancy.js';
+import { topicRoutes } from './routes/topics.js';
 import { SseHub } from './sse.js';
 
 export interface ApiOptions {
@@ -33,6 +35,8 @@ export interface ApiOptions {
   sse: { heartbeatMs: number; maxBufferedBytes: number; maxLagMs: number };
   /** Built renderer to serve at `/`. */
   staticDir: string | null;
+  /** The ZeroMQ data plane, for `GET /api/topics`; null when it is off. */
+  bus: BusHost | null;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -162,6 +166,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
   await app.register(async (api) => {
     tenancyRoutes(api, deps);
     eventRoutes(api, deps, hub);
+    topicRoutes(api, o.bus);
   }, { prefix: '/api' });
   await app.register(async (project) => {
     sessionRoutes(project, deps);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/server.js';
+import { startBus, type BusHost } from '../bus/host.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { EventLog } from '../events/log.js';
 import { openDatabase, type Db } from '../store/db.js';
@@ -21,6 +22,8 @@ export interface Cortex {
   tenantId: string;
   projectId: string;
   bootstrap: Bootstrap;
+  /** The ZeroMQ data plane (discovery daemon, `cortex/events`); null when off or unavailable. */
+  bus: BusHost | null;
   /** Starts HTTP listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, ends streams, closes the database. */
@@ -38,6 +41,16 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   const boot = bootstrap(domain, config.dataDir);
   const credential = consoleCredential();
 
+  // The data plane is an addition: if it cannot start, the console still runs without it.
+  let bus: BusHost | null = null;
+  if (config.busEndpoint) {
+    try {
+      bus = await startBus({ endpoint: config.busEndpoint, runtimeDir: config.busRuntimeDir, subscribeEvents: (l) => events.subscribe(l), logger });
+    } catch (err) {
+      logger.warn({ err, endpoint: config.busEndpoint }, 'ZeroMQ data plane not started; continuing without it');
+    }
+  }
+
   const { app, hub, purgeIdempotency } = await buildApi({
     db,
     domain,
@@ -46,6 +59,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     ephemeralKeys: new Map([[credential.key, credential.principal]]),
     sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: config.sseMaxBufferedBytes, maxLagMs: config.sseMaxLagMs },
     staticDir: config.staticDir,
+    bus,
   });
 
   // Time-driven changes: sanction expiries, idle sessions, stale idempotency records.
@@ -71,6 +85,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     tenantId: boot.tenantId,
     projectId: boot.projectId,
     bootstrap: boot,
+    bus,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       return address.replace('[::1]', 'localhost');
@@ -80,6 +95,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
         clearInterval(sweep);
         hub.closeAll();
         await app.close();
+        await bus?.close();
         db.close();
         logger.flush?.();
       })();

@@ -35,6 +35,7 @@ const FAMILIES: { scope: Scope; path: () => string }[] = [
   { scope: 'events', path: () => '/api/events' },
   { scope: 'keys', path: () => '/api/keys' },
   { scope: 'projects', path: () => '/api/projects' },
+  { scope: 'topics', path: () => '/api/topics' },
 ];
 const ALL: Scope[] = FAMILIES.map((f) => f.scope);
 

@@ -1,6 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -26,7 +26,10 @@ before(async () => {
   });
   url = await cortex.listen();
 });
-after(() => cortex.close());
+after(async () => {
+  await cortex.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const api = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(url + path, {

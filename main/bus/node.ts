@@ -438,7 +438,8 @@ export class Subscriber<T> {
       }
       const f0 = frames[0];
       if (f0 === undefined || !f0.equals(this.topicFrame)) continue; // prefix match of another topic
-      await this.handle(frames);
+      const pending = this.handle(frames);
+      if (pending !== undefined) await pending; // only an async callback costs a promise round-trip
     }
   }
 
@@ -448,8 +449,12 @@ export class Subscriber<T> {
     this.log.emit(reason, `subscriber ${this.topic}: dropped message (${reason}): ${detail} [dropped ${this.stats.dropped}]`);
   }
 
-  private async handle(frames: Buffer[]): Promise<void> {
-    const r = decodeFrames(frames, this.type, { maxMessageBytes: this.maxBytes });
+  private decodeOpts: { maxMessageBytes: number; knownTopic: string } | null = null;
+
+  /** Returns a promise only when the callback returned one. */
+  private handle(frames: Buffer[]): Promise<void> | undefined {
+    this.decodeOpts ??= { maxMessageBytes: this.maxBytes, knownTopic: this.topic };
+    const r = decodeFrames(frames, this.type, this.decodeOpts);
     if (!r.ok) {
       if (r.reason === 'fingerprint_mismatch') {
         this.stats.fingerprintMismatches++;
@@ -480,14 +485,24 @@ export class Subscriber<T> {
     this.lastSeq = seq;
     this.stats.alignmentCopies += r.copies;
     this.stats.received++;
+    let ret: void | Promise<void>;
     try {
-      await this.callback(r.value, r.header);
+      ret = this.callback(r.value, r.header);
     } catch (err) {
-      this.stats.callbackErrors++;
-      const detail = `callback threw: ${(err as Error)?.stack ?? String(err)}`;
-      this.log.emit('callback', `subscriber ${this.topic}: ${detail}`);
-      this.report({ kind: 'callback', topic: this.topic, detail, error: err });
+      this.callbackFailed(err);
+      return undefined;
     }
+    if (ret !== undefined && typeof (ret as Promise<void> | null)?.then === 'function') {
+      return (ret as Promise<void>).then(undefined, (err: unknown) => this.callbackFailed(err));
+    }
+    return undefined;
+  }
+
+  private callbackFailed(err: unknown): void {
+    this.stats.callbackErrors++;
+    const detail = `callback threw: ${(err as Error)?.stack ?? String(err)}`;
+    this.log.emit('callback', `subscriber ${this.topic}: ${detail}`);
+    this.report({ kind: 'callback', topic: this.topic, detail, error: err });
   }
 
   private startRelookup(): void {

@@ -411,8 +411,11 @@ export function encodeFrames<T>(
 ): Buffer[] {
   const buffers: Buffer[] = [];
   const metadata = encodeMetadata(type, value, buffers);
-  const t = typeof topic === 'string' ? Buffer.from(topic, 'utf8') : Buffer.from(topic.buffer, topic.byteOffset, topic.byteLength);
-  return [t, encodeHeader(type.fingerprint, timestampNs, sequence), metadata, ...buffers];
+  // A Buffer topic is reused as is (zeromq.js copies frames ≤ 128 B and never writes to larger ones).
+  const t = typeof topic === 'string' ? Buffer.from(topic, 'utf8') : Buffer.isBuffer(topic) ? topic : Buffer.from(topic.buffer, topic.byteOffset, topic.byteLength);
+  const out = [t, encodeHeader(type.fingerprint, timestampNs, sequence), metadata];
+  for (let i = 0; i < buffers.length; i++) out.push(buffers[i]!);
+  return out;
 }
 
 const hrBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -450,6 +453,8 @@ export interface DecodeOptions {
   maxMessageBytes?: number;
   /** If given, frame 0 must equal this topic. */
   expectedTopic?: string;
+  /** The caller already checked that frame 0 is exactly this topic (skips UTF-8 decoding). */
+  knownTopic?: string;
 }
 
 type Fail = Extract<DecodeResult<never>, { ok: false }>;
@@ -459,6 +464,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeHeader(frame: Uint8Array): MessageHeader | null {
   if (frame.byteLength !== HEADER_BYTES) return null;
+  if (Buffer.isBuffer(frame)) return { fingerprint: frame.readBigUInt64BE(0), timestampNs: frame.readBigUInt64BE(8), sequence: frame.readBigUInt64BE(16) };
   const dv = new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES);
   return { fingerprint: dv.getBigUint64(0), timestampNs: dv.getBigUint64(8), sequence: dv.getBigUint64(16) };
 }
@@ -563,10 +569,13 @@ export function decodeFrames<T>(frames: readonly Uint8Array[], type: MessageType
   for (const f of frames) total += f.byteLength;
   if (total > max) return fail('oversized', `message is ${total} bytes, limit ${max}`);
   let topic: string;
-  try {
-    topic = utf8.decode(frames[0]);
-  } catch {
-    return fail('bad_topic', 'topic frame is not valid UTF-8');
+  if (opts.knownTopic !== undefined) topic = opts.knownTopic;
+  else {
+    try {
+      topic = utf8.decode(frames[0]);
+    } catch {
+      return fail('bad_topic', 'topic frame is not valid UTF-8');
+    }
   }
   if (opts.expectedTopic !== undefined && topic !== opts.expectedTopic) {
     return fail('topic_mismatch', `topic ${JSON.stringify(topic)} ≠ ${JSON.stringify(opts.expectedTopic)}`, { topic });

@@ -4,9 +4,9 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
-const Id = Type.String({ minLength: 1, maxLength: 64 });
+export const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Timestamp = Type.String({ format: 'date-time' });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 // A free-form JSON object. Not Type.Record: its `^(.*)$` key pattern makes the serializer
 // drop keys containing line terminators.
 const Json = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from '../../common/schemas.js';
 import { ProblemError } from '../core/errors.js';
+import { hookList } from './hooks.js';
 import { hasScope, KEY_PREFIX, type Principal, type TenancyModule } from '../domain/tenancy.js';
 
 declare module 'fastify' {
@@ -50,8 +51,7 @@ export function installAuth(app: FastifyInstance, tenancy: TenancyModule, epheme
         done(err as Error);
       }
     };
-    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [hook, ...existing];
+    route.onRequest = [hook, ...hookList(route.onRequest)];
   });
 
   function authorize(request: FastifyRequest, scope: Scope): void {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Db } from '../store/db.js';
 import { ProblemError } from '../core/errors.js';
+import { hookList } from './hooks.js';
 import { nowIso } from '../store/ids.js';
 
 declare module 'fastify' {
@@ -82,10 +83,9 @@ export function installIdempotency(app: FastifyInstance, db: Db) {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const scope = route.config?.scope;
     if (!methods.includes('POST') || scope === undefined || scope === 'public') return;
-    const list = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
-    route.preHandler = [...list(route.preHandler), preHandler];
-    route.onSend = [...list(route.onSend), onSend];
-    route.onResponse = [...list(route.onResponse), onResponse];
+    route.preHandler = [...hookList(route.preHandler), preHandler];
+    route.onSend = [...hookList(route.onSend), onSend];
+    route.onResponse = [...hookList(route.onResponse), onResponse];
   });
 
   return { purge: (olderThanMs = 24 * 3600_000) => purge.run(new Date(Date.now() - olderThanMs).toISOString()).changes };

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { stripUndefined } from '../../common/objects.js';
 
 export interface CortexConfig {
   /** Where cortex.db, admin-key and config.json live. */
@@ -94,10 +95,6 @@ export function loadConfig(overrides: Partial<CortexConfig> = {}, env: NodeJS.Pr
     throw new Error(`config: refusing to listen on ${config.host} without allowRemote (--allow-remote / CORTEX_ALLOW_REMOTE=1)`);
   }
   return config;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function isLoopback(host: string): boolean {

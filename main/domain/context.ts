@@ -46,7 +46,3 @@ export function canonicalTime(field: string, value: string): string {
   if (Number.isNaN(t)) throw invalid(field, 'not a date-time');
   return new Date(t).toISOString();
 }
-
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

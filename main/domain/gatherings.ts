@@ -1,9 +1,10 @@
 import type { Static } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
 import type { Gathering, GatheringCreate, GatheringMember, GatheringMemberAdd, GatheringMemberUpdate, GatheringUpdate } from '../../common/schemas.js';
+import { stripUndefined } from '../../common/objects.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
-import { canonicalTime, changedFields, fromJson, statementCache, stripUndefined, toJson, type DomainDeps, type ProjectScope } from './context.js';
+import { canonicalTime, changedFields, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
 import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
 import type { SessionsModule } from './sessions.js';

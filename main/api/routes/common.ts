@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { Id } from '../../../common/schemas.js';
 import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ProjectScope } from '../../domain/context.js';
@@ -14,7 +15,6 @@ export interface RouteDeps {
   commit: <T>(fn: () => T) => Promise<T>;
 }
 
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 
 /** One schema object per distinct param list, so Ajv compiles each once (it caches by object). */
 const paramsCache = new Map<string, unknown>();

@@ -1,13 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { isValidTypePattern, typeMatcher } from '../../../common/events.js';
-import { EventEnvelope, EventListQuery } from '../../../common/schemas.js';
+import { EventEnvelope, EventListQuery, Id } from '../../../common/schemas.js';
 import { ProblemError } from '../../core/errors.js';
 import { principal } from '../auth.js';
 import type { SseHub } from '../sse.js';
 import { responses, type Api, type RouteDeps } from './common.js';
 
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 const StreamQuery = Type.Object(
   { types: Type.Optional(Type.String({ maxLength: 2000 })), since: Type.Optional(Type.Integer({ minimum: 0 })) },
   { additionalProperties: false },

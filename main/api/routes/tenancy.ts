@@ -1,10 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { ApiKey, ApiKeyCreate, ApiKeyCreated, Project, ProjectCreate } from '../../../common/schemas.js';
+import { ApiKey, ApiKeyCreate, ApiKeyCreated, Id, Project, ProjectCreate } from '../../../common/schemas.js';
 import { ProblemError } from '../../core/errors.js';
 import { principal } from '../auth.js';
 import { responses, type Api, type RouteDeps } from './common.js';
-
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 
 /** `/api/projects` and `/api/keys`. */
 export function tenancyRoutes(app: Api, { domain: { tenancy }, commit }: RouteDeps): void {

@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
+import { Nullable } from '../../../common/schemas.js';
 import type { BusHost } from '../../bus/host.js';
 import { responses, type Api } from './common.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const TopicSchema = Type.Object({
   name: Type.String(),

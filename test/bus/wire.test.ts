@@ -364,3 +364,46 @@ describe('wire: metadata bytes match a standard msgpack packer', () => {
     assert.throws(() => encodeFrames(T, K, { s: '', i: 2n ** 64n, b: bins[0]!, f: 0.5, t: true }, 0n, 0n), /expected int/);
   });
 });
+
+describe('wire: the scalar fast path decodes exactly what the generic decoder does', () => {
+  const K = defineMessageType('K2', [
+    ['s', 'str'],
+    ['i', 'int'],
+    ['b', 'bytes'],
+    ['f', 'float'],
+    ['t', 'bool'],
+  ] as const);
+  // @msgpack/msgpack packs these (someone else's encoder), including forms ours never writes: float32.
+  const rows: unknown[][] = [
+    ['', 0, Buffer.alloc(0), 0.5, true],
+    ['x'.repeat(40), -33, Buffer.alloc(300, 1), -1e300, false],
+    ['é'.repeat(40_000), 2 ** 40, Buffer.alloc(70_000, 2), 1, true],
+    ['a', 2n ** 63n + 5n, Buffer.from([1]), 2, false],
+    ['b', -(2n ** 63n), Buffer.from([1]), 3, false],
+  ];
+
+  it('every scalar format, from a standard packer', () => {
+    for (const row of rows) {
+      const frames = [topicFrame, hdr(K), meta(row)];
+      const r = decodeFrames(frames, K);
+      assert.ok(r.ok, r.ok ? '' : r.detail);
+      const big = (v: unknown) => (typeof v === 'bigint' && v >= -(2n ** 53n) + 1n && v <= 2n ** 53n - 1n ? Number(v) : v);
+      assert.deepEqual(Object.values(r.value), row.map(big));
+    }
+    const f32 = Buffer.from([0x95, 0xa1, 0x61, 0x01, 0xc4, 0x00, 0xca, 0x3f, 0xc0, 0x00, 0x00, 0xc3]); // float32 1.5
+    const r = decodeFrames([topicFrame, hdr(K), f32], K);
+    assert.ok(r.ok);
+    assert.equal(r.value.f, 1.5);
+  });
+
+  it('non-scalar, truncated or trailing bytes fall back to the generic decoder and fail the same way', () => {
+    const good = meta(rows[1]);
+    expectFail([topicFrame, hdr(K), good.subarray(0, good.length - 1)], K, 'bad_metadata');
+    expectFail([topicFrame, hdr(K), Buffer.concat([good, Buffer.from([0])])], K, 'bad_metadata');
+    expectFail([topicFrame, hdr(K), meta(['a', 1, Buffer.alloc(0), 1.5, { x: 1 }])], K, 'bad_field');
+    expectFail([topicFrame, hdr(K), meta(['a', [1], Buffer.alloc(0), 1.5, true])], K, 'bad_field');
+    expectFail([topicFrame, hdr(K), meta(['a', 1, Buffer.alloc(0), 1.5])], K, 'field_count');
+    expectFail([topicFrame, hdr(K), meta(['a', 1, 'not bytes', 1.5, true])], K, 'bad_field');
+    expectFail([topicFrame, hdr(K), Buffer.from([0x95, 0xd9, 0x05, 0x61])], K, 'bad_metadata'); // str8 longer than the frame
+  });
+});

@@ -27,6 +27,10 @@ export const EVENT_TYPES = [
   'gathering.member.joined',
   'gathering.member.left',
   'gathering.member.updated',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.delivery.exhausted',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -38,7 +38,7 @@ export const ProjectCreate = Type.Object(
   { additionalProperties: false },
 );
 
-export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics'] as const;
+export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics', 'webhooks'] as const;
 export type Scope = (typeof SCOPES)[number];
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 
@@ -321,6 +321,90 @@ export const GatheringMemberUpdate = Type.Object(
 );
 
 // ---- events & health ---------------------------------------------------------
+
+// ---- webhooks ----------------------------------------------------------------
+
+export const WEBHOOK_AUTH_TYPES = ['none', 'api_key', 'basic_auth', 'custom_headers'] as const;
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'exhausted'] as const;
+const HeaderValue = Type.String({ maxLength: 4096 });
+const webhookFields = {
+  url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL the events are POSTed to' }),
+  events: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+    minItems: 1, maxItems: 100, description: 'event types, prefix globs (`sanction.*`) or `*`',
+  }),
+  description: Type.String({ maxLength: 1000 }),
+  enabled: Type.Boolean(),
+  authType: Type.Union(WEBHOOK_AUTH_TYPES.map((s) => Type.Literal(s))),
+  apiKey: Nullable(HeaderValue),
+  apiKeyHeader: Type.String({ minLength: 1, maxLength: 100 }),
+  basicAuthUsername: Nullable(Type.String({ maxLength: 256 })),
+  basicAuthPassword: Nullable(Type.String({ maxLength: 1024 })),
+  customHeaders: Type.Unsafe<Record<string, string>>({
+    type: 'object', additionalProperties: HeaderValue, maxProperties: 32, description: 'extra request headers (≤ 8 KB in all)',
+  }),
+};
+const optionalWebhookFields = Type.Partial(Type.Object(webhookFields)).properties;
+export const WebhookCreate = Type.Object(
+  {
+    ...optionalWebhookFields,
+    url: webhookFields.url,
+    events: webhookFields.events,
+    secret: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'generated when absent' })),
+  },
+  { additionalProperties: false },
+);
+export const WebhookUpdate = Type.Object(optionalWebhookFields, { additionalProperties: false, minProperties: 1 });
+export const Webhook = Type.Object({
+  id: Id,
+  url: Type.String(),
+  events: Type.Array(Type.String()),
+  description: Type.String(),
+  enabled: Type.Boolean(),
+  disabledReason: Nullable(Type.String()),
+  authType: webhookFields.authType,
+  apiKey: Nullable(Type.String({ description: 'masked' })),
+  apiKeyHeader: Type.String(),
+  basicAuthUsername: Nullable(Type.String()),
+  basicAuthPassword: Nullable(Type.String({ description: 'masked' })),
+  customHeaders: Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description: 'values masked' }),
+  secretHint: Type.String({ description: 'the secret, masked; the full secret is shown once, at creation or rotation' }),
+  rotatingUntil: Nullable(Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Webhook = Static<typeof Webhook>;
+export const WebhookWithSecret = Type.Intersect([Webhook, Type.Object({ secret: Type.String() })]);
+export const WebhookDeliveryStatus = Type.Union(WEBHOOK_DELIVERY_STATUSES.map((s) => Type.Literal(s)));
+export const WebhookDelivery = Type.Object({
+  id: Id,
+  webhookId: Id,
+  eventId: Id,
+  eventType: Type.String(),
+  status: WebhookDeliveryStatus,
+  attempts: Type.Integer(),
+  nextAttemptAt: Nullable(Timestamp),
+  lastStatusCode: Nullable(Type.Integer()),
+  lastError: Nullable(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deliveredAt: Nullable(Timestamp),
+});
+export type WebhookDelivery = Static<typeof WebhookDelivery>;
+export const WebhookAttempt = Type.Object({
+  id: Id,
+  attempt: Type.Integer(),
+  startedAt: Timestamp,
+  durationMs: Type.Integer(),
+  statusCode: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+  responseBody: Nullable(Type.String({ description: 'first 4 KB' })),
+});
+export type WebhookAttempt = Static<typeof WebhookAttempt>;
+export const WebhookDeliveryDetail = Type.Intersect([WebhookDelivery, Type.Object({ attemptLog: Type.Array(WebhookAttempt) })]);
+export const WebhookDeliveryListQuery = Type.Object(
+  { ...pageFields, status: Type.Optional(WebhookDeliveryStatus) },
+  { additionalProperties: false },
+);
 
 export const EventEnvelope = Type.Object({
   id: Id,

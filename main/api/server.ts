@@ -23,6 +23,8 @@ import { sanctionRoutes } from './routes/sanctions.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 import { topicRoutes } from './routes/topics.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
 
 export interface ApiOptions {
@@ -37,6 +39,8 @@ export interface ApiOptions {
   staticDir: string | null;
   /** The ZeroMQ data plane, for `GET /api/topics`; null when it is off. */
   bus: BusHost | null;
+  /** Webhook subscriptions and deliveries. */
+  outbox: Outbox;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -173,6 +177,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     participantRoutes(project, deps);
     sanctionRoutes(project, deps);
     gatheringRoutes(project, deps);
+    webhookRoutes(project, deps, o.outbox);
   }, { prefix: '/api/projects/:projectId' });
 
   if (o.staticDir && existsSync(o.staticDir)) {

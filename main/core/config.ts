@@ -28,6 +28,18 @@ export interface CortexConfig {
   busEndpoint: string | null;
   /** Where this process's per-topic ipc sockets live. */
   busRuntimeDir: string;
+  /** Webhook delivery: delay before each attempt (ms; the first is usually 0); its length is the attempt limit. */
+  webhookRetryScheduleMs: number[];
+  /** Per-request timeout for webhook deliveries. */
+  webhookTimeoutMs: number;
+  /** Deliveries in flight per subscription. */
+  webhookConcurrency: number;
+  /** Consecutive failures that open a subscription's circuit breaker … */
+  webhookBreakerThreshold: number;
+  /** … and how long it stays open before one trial delivery. */
+  webhookBreakerCooldownMs: number;
+  /** Refuse webhook targets on loopback, private and link-local addresses (default: allowed, for on-prem receivers). */
+  webhookBlockPrivateTargets: boolean;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -47,6 +59,12 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   sweepIntervalMs: 1_000,
   busEndpoint: 'ipc:///tmp/cortex/discovery.sock',
   busRuntimeDir: '/tmp/cortex/topics',
+  webhookRetryScheduleMs: [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+  webhookTimeoutMs: 15_000,
+  webhookConcurrency: 8,
+  webhookBreakerThreshold: 5,
+  webhookBreakerCooldownMs: 30_000,
+  webhookBlockPrivateTargets: false,
 };
 
 const ENV: Record<string, keyof CortexConfig> = {
@@ -57,15 +75,30 @@ const ENV: Record<string, keyof CortexConfig> = {
   CORTEX_LOG_LEVEL: 'logLevel',
   CORTEX_BUS_ENDPOINT: 'busEndpoint',
   CORTEX_BUS_RUNTIME_DIR: 'busRuntimeDir',
+  CORTEX_WEBHOOK_RETRY_SCHEDULE: 'webhookRetryScheduleMs',
+  CORTEX_WEBHOOK_TIMEOUT_MS: 'webhookTimeoutMs',
+  CORTEX_WEBHOOK_CONCURRENCY: 'webhookConcurrency',
+  CORTEX_WEBHOOK_BREAKER_THRESHOLD: 'webhookBreakerThreshold',
+  CORTEX_WEBHOOK_BREAKER_COOLDOWN_MS: 'webhookBreakerCooldownMs',
+  CORTEX_WEBHOOK_BLOCK_PRIVATE: 'webhookBlockPrivateTargets',
+};
+
+const INTEGER_KEYS: ReadonlySet<keyof CortexConfig> = new Set([
+  'port', 'sseHeartbeatMs', 'sseMaxBufferedBytes', 'sseMaxLagMs', 'sweepIntervalMs',
+  'webhookTimeoutMs', 'webhookConcurrency', 'webhookBreakerThreshold', 'webhookBreakerCooldownMs',
+]);
+
+const nonNegativeInt = (key: string, value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || value.trim() === '') throw new Error(`config: ${key} must be a non-negative integer, got "${value}"`);
+  return n;
 };
 
 function coerce(key: keyof CortexConfig, value: string): unknown {
-  if (key === 'port' || key === 'sseHeartbeatMs' || key === 'sseMaxBufferedBytes' || key === 'sseMaxLagMs' || key === 'sweepIntervalMs') {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`config: ${key} must be a non-negative integer, got "${value}"`);
-    return n;
-  }
-  if (key === 'allowRemote') return value === '1' || value === 'true';
+  if (INTEGER_KEYS.has(key)) return nonNegativeInt(key, value);
+  // A comma-separated list of milliseconds, e.g. "0,200,1000".
+  if (key === 'webhookRetryScheduleMs') return value.split(',').map((v) => nonNegativeInt(key, v));
+  if (key === 'allowRemote' || key === 'webhookBlockPrivateTargets') return value === '1' || value === 'true';
   if (key === 'busEndpoint' && (value === 'off' || value === 'none')) return null;
   return value;
 }
@@ -94,6 +127,11 @@ export function loadConfig(overrides: Partial<CortexConfig> = {}, env: NodeJS.Pr
   if (!config.allowRemote && !isLoopback(config.host)) {
     throw new Error(`config: refusing to listen on ${config.host} without allowRemote (--allow-remote / CORTEX_ALLOW_REMOTE=1)`);
   }
+  const schedule = config.webhookRetryScheduleMs;
+  if (!Array.isArray(schedule) || schedule.length === 0 || schedule.length > 50 || !schedule.every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new Error('config: webhookRetryScheduleMs must be a list of 1–50 non-negative integers (milliseconds)');
+  }
+  if (config.webhookConcurrency < 1) throw new Error('config: webhookConcurrency must be at least 1');
   return config;
 }
 

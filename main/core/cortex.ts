@@ -6,6 +6,7 @@ import { buildApi } from '../api/server.js';
 import { startBus, type BusHost } from '../bus/host.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { EventLog } from '../events/log.js';
+import { createOutbox, type Outbox } from '../outbox/index.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { bootstrap, consoleCredential, type Bootstrap } from './bootstrap.js';
 import { loadConfig, type CortexConfig } from './config.js';
@@ -24,6 +25,8 @@ export interface Cortex {
   bootstrap: Bootstrap;
   /** The ZeroMQ data plane (discovery daemon, `cortex/events`); null when off or unavailable. */
   bus: BusHost | null;
+  /** Webhook subscriptions, the outbox and its delivery worker. */
+  outbox: Outbox;
   /** Starts HTTP listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, ends streams, closes the database. */
@@ -38,6 +41,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   const db = openDatabase(join(config.dataDir, 'cortex.db'));
   const events = new EventLog(db);
   const domain = createDomain({ db, events });
+  const outbox = createOutbox({ db, events }, config, logger, `CortexConsole/${VERSION}`);
   const boot = bootstrap(domain, config.dataDir);
   const credential = consoleCredential();
 
@@ -60,7 +64,9 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: config.sseMaxBufferedBytes, maxLagMs: config.sseMaxLagMs },
     staticDir: config.staticDir,
     bus,
+    outbox,
   });
+  outbox.start();
 
   // Time-driven changes: sanction expiries, idle sessions, stale idempotency records.
   const sweep = setInterval(() => {
@@ -86,6 +92,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     projectId: boot.projectId,
     bootstrap: boot,
     bus,
+    outbox,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       return address.replace('[::1]', 'localhost');
@@ -95,6 +102,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
         clearInterval(sweep);
         hub.closeAll();
         await app.close();
+        await outbox.close();
         await bus?.close();
         db.close();
         logger.flush?.();

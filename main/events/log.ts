@@ -77,6 +77,7 @@ export class EventLog {
   private readonly selectTenant;
   private readonly selectProject;
   private readonly selectLast;
+  private readonly selectSeq;
   private readonly getCursor;
   private readonly putCursor;
   private readonly tx;
@@ -108,6 +109,7 @@ export class EventLog {
     this.selectProject = db.prepare<[string, string, number, number], EventRow>(
       'SELECT * FROM events WHERE project_id = ? AND tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
+    this.selectSeq = db.prepare<[number], EventRow>('SELECT * FROM events WHERE seq = ?');
     this.selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events');
     this.getCursor = db.prepare<[string], { seq: number }>('SELECT seq FROM consumer_cursors WHERE name = ?');
     this.putCursor = db.prepare(
@@ -289,6 +291,12 @@ export class EventLog {
       ? this.selectProject.all(o.projectId, o.tenantId, o.afterSeq, o.limit)
       : this.selectTenant.all(o.tenantId, o.afterSeq, o.limit);
     return rows.map(toEvent);
+  }
+
+  /** One event by its position, or null. */
+  bySeq(seq: number): DomainEvent | null {
+    const row = this.selectSeq.get(seq);
+    return row ? toEvent(row) : null;
   }
 
   lastSeq(): number {

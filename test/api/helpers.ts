@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../common/events.js';
 import { SseParser } from '../../common/sse.js';
+import type { CortexConfig } from '../../main/core/config.js';
 import { startCortex, type Cortex } from '../../main/core/cortex.js';
 
 /** Parsed JSON bodies are loosely typed on purpose: tests assert their shape. */
@@ -41,9 +42,9 @@ export interface ApiOptions {
 
 export type Api = (method: string, path: string, o?: ApiOptions) => Promise<ApiResponse>;
 
-export async function startServer(): Promise<Server> {
+export async function startServer(overrides: Partial<CortexConfig> = {}): Promise<Server> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cx-'));
-  const cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent', sweepIntervalMs: 60_000 });
+  const cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent', sweepIntervalMs: 60_000, ...overrides });
   const url = await cortex.listen();
   const server: Server = {
     cortex, url, dataDir, key: cortex.consoleKey,

@@ -1,4 +1,8 @@
 import initial from './0001-initial.js';
+import webhooks from './0002-webhooks.js';
 
 /** Forward-only migrations; the array index + 1 is the schema version (`PRAGMA user_version`). */
-export const MIGRATIONS: readonly { name: string; sql: string }[] = [{ name: '0001-initial', sql: initial }];
+export const MIGRATIONS: readonly { name: string; sql: string }[] = [
+  { name: '0001-initial', sql: initial },
+  { name: '0002-webhooks', sql: webhooks },
+];

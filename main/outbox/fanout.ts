@@ -1,0 +1,82 @@
+import type { Db } from '../store/db.js';
+import type { EventLog } from '../events/log.js';
+import type { DeliveriesModule, NewDelivery } from './deliveries.js';
+import type { WebhooksModule } from './webhooks.js';
+
+/** The fan-out's position in the event log (consumer_cursors). */
+export const FANOUT_CURSOR = 'outbox.fanout';
+/** Events per transaction: bounds how long one step holds the main thread. */
+const BATCH = 1000;
+
+interface EventHead {
+  seq: number;
+  id: string;
+  type: string;
+  tenant_id: string;
+  project_id: string | null;
+  resource_id: string;
+}
+
+/**
+ * Turns committed events into outbox rows, one per matching enabled subscription. It reads
+ * the log from a persisted cursor and moves the cursor in the same transaction as the rows
+ * it inserts, so a crash at any point either keeps both or neither; and (webhook, event) is
+ * unique, so no second row can appear for the same pair.
+ */
+export class Fanout {
+  private readonly select;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    db: Db,
+    private readonly events: EventLog,
+    private readonly webhooks: WebhooksModule,
+    private readonly deliveries: DeliveriesModule,
+    private readonly onEnqueued: () => void,
+  ) {
+    this.select = db.prepare<[number, number], EventHead>(
+      'SELECT seq, id, type, tenant_id, project_id, resource_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
+  }
+
+  /** New events were committed (or at startup): catch up soon. */
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** One batch; returns how many events it consumed. Exposed for tests and the benchmark. */
+  step(): { events: number; rows: number } {
+    return this.events.write(() => {
+      const heads = this.select.all(this.events.cursor(FANOUT_CURSOR), BATCH);
+      if (heads.length === 0) return { events: 0, rows: 0 };
+      const rows: NewDelivery[] = [];
+      for (const e of heads) {
+        if (e.project_id === null) continue;
+        for (const hook of this.webhooks.ofProject(e.tenant_id, e.project_id)) {
+          if (e.seq <= hook.row.from_seq || !hook.matches(e.type)) continue;
+          // A subscription is not told about its own exhausted deliveries: a dead endpoint would feed itself forever.
+          if (e.type === 'webhook.delivery.exhausted' && e.resource_id === `webhook:${hook.row.id}`) continue;
+          rows.push({ tenantId: e.tenant_id, projectId: e.project_id, webhookId: hook.row.id, eventId: e.id, eventSeq: e.seq, eventType: e.type });
+        }
+      }
+      const inserted = this.deliveries.enqueue(rows);
+      this.events.setCursor(FANOUT_CURSOR, heads[heads.length - 1]!.seq);
+      return { events: heads.length, rows: inserted };
+    }, 'outbox');
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    const { events, rows } = this.step();
+    if (rows > 0) this.onEnqueued();
+    if (events === BATCH) this.schedule(); // more to do: yield to the event loop between batches
+  }
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { CortexConfig } from '../core/config.js';
+import { conflict } from '../core/errors.js';
+import type { DomainDeps } from '../domain/context.js';
+import { createDeliveries } from './deliveries.js';
+import { Fanout } from './fanout.js';
+import { DeliveryWorker } from './worker.js';
+import { createWebhooks } from './webhooks.js';
+
+type OutboxConfig = Pick<
+  CortexConfig,
+  'webhookRetryScheduleMs' | 'webhookTimeoutMs' | 'webhookConcurrency' | 'webhookBreakerThreshold' | 'webhookBreakerCooldownMs' | 'webhookBlockPrivateTargets'
+>;
+
+/**
+ * Webhook subscriptions, the outbox fan-out and the delivery worker, wired to the event log.
+ * `start()` begins delivering (after a crash: whatever was pending or in flight).
+ */
+export function createOutbox(deps: DomainDeps, config: OutboxConfig, logger: Pick<Logger, 'warn' | 'error' | 'info'>, userAgent: string) {
+  const webhooks = createWebhooks(deps, { blockPrivateTargets: config.webhookBlockPrivateTargets });
+  const deliveries = createDeliveries(deps);
+  const worker = new DeliveryWorker(webhooks, deliveries, {
+    scheduleMs: config.webhookRetryScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    concurrency: config.webhookConcurrency,
+    breakerThreshold: config.webhookBreakerThreshold,
+    breakerCooldownMs: config.webhookBreakerCooldownMs,
+    blockPrivateTargets: config.webhookBlockPrivateTargets,
+    userAgent,
+    logger,
+  });
+  const fanout = new Fanout(deps.db, deps.events, webhooks, deliveries, () => worker.wake());
+  let unsubscribe: (() => void) | null = null;
+  return {
+    webhooks,
+    deliveries,
+    fanout,
+    worker,
+    start(): void {
+      unsubscribe = deps.events.subscribe(() => fanout.schedule());
+      worker.start();
+      fanout.schedule();
+    },
+    /** A test ping, sent like any delivery. */
+    sendTest(scope: { tenantId: string; projectId: string }, webhookId: string) {
+      const row = webhooks.rowOf(scope, webhookId);
+      if (!row.enabled) throw conflict('the webhook is disabled; enable it to send a test', 'params/webhookId');
+      const d = deliveries.enqueueTest(row);
+      worker.wake();
+      return d;
+    },
+    redeliver(scope: { tenantId: string; projectId: string }, webhookId: string, deliveryId: string) {
+      const d = deliveries.redeliver(scope, webhookId, deliveryId);
+      worker.wake();
+      return d;
+    },
+    async close(): Promise<void> {
+      unsubscribe?.();
+      fanout.close();
+      await worker.close();
+    },
+  };
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;

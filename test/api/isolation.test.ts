@@ -12,7 +12,7 @@ let otherKey: string;
 /** Path parameter → `local`'s resource id. */
 const ids: Record<string, string> = {};
 /** Strings only `local` wrote: must never appear in a response to `other`. */
-const SECRETS = ['LOCAL-SECRET-title', 'LOCAL-SECRET-message', 'local-secret-user', 'LOCAL-SECRET-reason', 'LOCAL-SECRET-gathering', 'LOCAL-SECRET-annotation'];
+const SECRETS = ['LOCAL-SECRET-title', 'LOCAL-SECRET-message', 'local-secret-user', 'LOCAL-SECRET-reason', 'LOCAL-SECRET-gathering', 'LOCAL-SECRET-annotation', 'LOCAL-SECRET-webhook'];
 
 before(async () => {
   s = await startServer();
@@ -32,6 +32,8 @@ before(async () => {
   ids.annotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/messages/${ids.messageId}/annotations`, { kind: 'toxicity', label: SECRETS[5] })).id;
   ids.sessionAnnotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/annotations`, { kind: 'summary', label: SECRETS[5] })).id;
   ids.keyId = (await ok('POST', '/api/keys', { name: 'local-key', scopes: ['sessions'] })).id;
+  ids.webhookId = (await ok('POST', `${P}/webhooks`, { url: 'http://127.0.0.1:9/hook', events: ['*'], description: SECRETS[6] })).id;
+  ids.deliveryId = (await ok('POST', `${P}/webhooks/${ids.webhookId}/test`, undefined)).id;
 });
 after(() => s.close());
 
@@ -57,6 +59,9 @@ function bodyFor(method: string, template: string): unknown {
     'PATCH /gatherings/{gatheringId}': { name: 'HIJACKED', status: 'ended' },
     'POST /gatherings/{gatheringId}/members': { externalUserId: 'o-user' },
     'PATCH /gatherings/{gatheringId}/members/{memberId}': { state: 'left' },
+    'POST /webhooks': { url: 'http://127.0.0.1:9/other', events: ['*'] },
+    'PATCH /webhooks/{webhookId}': { url: 'http://127.0.0.1:9/HIJACKED' },
+    'POST /webhooks/{webhookId}/rotate-secret': {},
   };
   return bodies[k];
 }
@@ -124,6 +129,9 @@ describe('tenant isolation', () => {
     const key = (await s.api('GET', '/api/keys')).json.items.find((k: { id: string }) => k.id === ids.keyId);
     assert.equal(key.revokedAt, null);
     assert.equal((await s.api('GET', `${P}/participants/${ids.participantId}`)).json.displayName, null);
+    const hook = (await s.api('GET', `${P}/webhooks/${ids.webhookId}`)).json;
+    assert.equal(hook.url, 'http://127.0.0.1:9/hook');
+    assert.equal(hook.rotatingUntil, null);
   });
 
   test('other tenant\'s own resources cannot reference local ids in bodies', async () => {

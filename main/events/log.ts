@@ -299,6 +299,17 @@ export class EventLog {
     return row ? toEvent(row) : null;
   }
 
+  /**
+   * The envelope JSON of one event (exactly what {@link eventJson} gives), built around the
+   * stored payload text instead of parsing and serializing it again.
+   */
+  jsonBySeq(seq: number): string | null {
+    const r = this.selectSeq.get(seq);
+    if (!r) return null;
+    const q = JSON.stringify;
+    return `{"id":${q(r.id)},"seq":${r.seq},"type":${q(r.type)},"source":${q(r.source)},"tenantId":${q(r.tenant_id)},"projectId":${q(r.project_id)},"resourceId":${q(r.resource_id)},"timestamp":${q(r.timestamp)},"payload":${r.payload}}`;
+  }
+
   lastSeq(): number {
     return this.selectLast.get()?.seq ?? 0;
   }

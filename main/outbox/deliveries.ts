@@ -1,7 +1,6 @@
 import type { WebhookAttempt, WebhookDelivery } from '../../common/schemas.js';
 import { statementCache, type DomainDeps, type ProjectScope } from '../domain/context.js';
 import { queryPage, type Page, type PageRequest } from '../domain/paging.js';
-import { eventJson } from '../events/log.js';
 import { notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
 import type { WebhookRow } from './webhooks.js';
@@ -156,11 +155,7 @@ export function createDeliveries({ db, events }: DomainDeps) {
       const rows = claim.all(now, owner, webhookId, now, now - leaseMs, limit);
       const out: Claimed[] = [];
       for (const row of rows) {
-        let body = row.body;
-        if (body === null && row.event_seq !== null) {
-          const event = events.bySeq(row.event_seq);
-          body = event ? eventJson(event) : null;
-        }
+        const body = row.body ?? (row.event_seq !== null ? events.jsonBySeq(row.event_seq) : null);
         // The event was pruned from the log: nothing can be sent; record that instead of looping.
         out.push({ row, body: body ?? '' });
       }
@@ -170,6 +165,11 @@ export function createDeliveries({ db, events }: DomainDeps) {
     /** When the next row of this subscription becomes due (ms), or null when none is waiting. */
     nextDue(webhookId: string, leaseMs: number, now = Date.now()): number | null {
       return nextDue.get(webhookId, now - leaseMs)?.run_at ?? null;
+    },
+
+    /** Runs claims and records in one transaction (one commit per worker turn). */
+    batch<T>(fn: () => T): T {
+      return events.write(fn, 'outbox');
     },
 
     /** Records attempts and moves rows on, in one transaction; exhausted rows emit an event. */

@@ -5,8 +5,9 @@ import type { WebhooksModule } from './webhooks.js';
 
 /** The fan-out's position in the event log (consumer_cursors). */
 export const FANOUT_CURSOR = 'outbox.fanout';
-/** Events per transaction: bounds how long one step holds the main thread. */
+/** Events read per step, and rows written per step: both bound how long one step holds the main thread. */
 const BATCH = 1000;
+const MAX_ROWS = 2000;
 
 interface EventHead {
   seq: number;
@@ -33,7 +34,8 @@ export class Fanout {
     private readonly events: EventLog,
     private readonly webhooks: WebhooksModule,
     private readonly deliveries: DeliveriesModule,
-    private readonly onEnqueued: () => void,
+    private readonly onEnqueued: (webhookIds: ReadonlySet<string>) => void,
+    private readonly onError: (err: unknown) => void,
   ) {
     this.select = db.prepare<[number, number], EventHead>(
       'SELECT seq, id, type, tenant_id, project_id, resource_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -51,32 +53,43 @@ export class Fanout {
     this.closed = true;
   }
 
-  /** One batch; returns how many events it consumed. Exposed for tests and the benchmark. */
-  step(): { events: number; rows: number } {
+  /** One batch; returns how many events it consumed, whether more are waiting, and who got rows. Exposed for tests and the benchmark. */
+  step(): { events: number; rows: number; more: boolean; webhookIds: Set<string> } {
     return this.events.write(() => {
       const heads = this.select.all(this.events.cursor(FANOUT_CURSOR), BATCH);
-      if (heads.length === 0) return { events: 0, rows: 0 };
+      const webhookIds = new Set<string>();
+      if (heads.length === 0) return { events: 0, rows: 0, more: false, webhookIds };
       const rows: NewDelivery[] = [];
+      let consumed = 0;
       for (const e of heads) {
+        if (rows.length >= MAX_ROWS) break;
+        consumed++;
         if (e.project_id === null) continue;
         for (const hook of this.webhooks.ofProject(e.tenant_id, e.project_id)) {
           if (e.seq <= hook.row.from_seq || !hook.matches(e.type)) continue;
           // A subscription is not told about its own exhausted deliveries: a dead endpoint would feed itself forever.
           if (e.type === 'webhook.delivery.exhausted' && e.resource_id === `webhook:${hook.row.id}`) continue;
           rows.push({ tenantId: e.tenant_id, projectId: e.project_id, webhookId: hook.row.id, eventId: e.id, eventSeq: e.seq, eventType: e.type });
+          webhookIds.add(hook.row.id);
         }
       }
       const inserted = this.deliveries.enqueue(rows);
-      this.events.setCursor(FANOUT_CURSOR, heads[heads.length - 1]!.seq);
-      return { events: heads.length, rows: inserted };
+      this.events.setCursor(FANOUT_CURSOR, heads[consumed - 1]!.seq);
+      return { events: consumed, rows: inserted, more: consumed < heads.length || heads.length === BATCH, webhookIds };
     }, 'outbox');
   }
 
   private run(): void {
     this.scheduled = false;
     if (this.closed) return;
-    const { events, rows } = this.step();
-    if (rows > 0) this.onEnqueued();
-    if (events === BATCH) this.schedule(); // more to do: yield to the event loop between batches
+    try {
+      const { rows, more, webhookIds } = this.step();
+      if (rows > 0) this.onEnqueued(webhookIds);
+      if (more) this.schedule(); // yield to the event loop between batches
+    } catch (err) {
+      // The cursor did not move: the same events are fanned out on the next try.
+      this.onError(err);
+      setTimeout(() => this.schedule(), 1_000).unref();
+    }
   }
 }

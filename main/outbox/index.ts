@@ -29,7 +29,7 @@ export function createOutbox(deps: DomainDeps, config: OutboxConfig, logger: Pic
     userAgent,
     logger,
   });
-  const fanout = new Fanout(deps.db, deps.events, webhooks, deliveries, () => worker.wake());
+  const fanout = new Fanout(deps.db, deps.events, webhooks, deliveries, (ids) => worker.notify(ids), (err) => logger.error({ err }, 'webhooks: fan-out failed; retrying'));
   let unsubscribe: (() => void) | null = null;
   return {
     webhooks,
@@ -46,12 +46,12 @@ export function createOutbox(deps: DomainDeps, config: OutboxConfig, logger: Pic
       const row = webhooks.rowOf(scope, webhookId);
       if (!row.enabled) throw conflict('the webhook is disabled; enable it to send a test', 'params/webhookId');
       const d = deliveries.enqueueTest(row);
-      worker.wake();
+      worker.notify([webhookId]);
       return d;
     },
     redeliver(scope: { tenantId: string; projectId: string }, webhookId: string, deliveryId: string) {
       const d = deliveries.redeliver(scope, webhookId, deliveryId);
-      worker.wake();
+      worker.notify([webhookId]);
       return d;
     },
     async close(): Promise<void> {

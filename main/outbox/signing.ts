@@ -12,8 +12,17 @@ export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
+const keys = new Map<string, Buffer>();
+
+/** The HMAC key of a secret, decoded once (a handful of secrets sign thousands of requests). */
 function keyOf(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+  let key = keys.get(secret);
+  if (key === undefined) {
+    if (keys.size > 1000) keys.clear();
+    key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** `whsec_…` followed by the last four characters: enough to tell secrets apart, useless to an attacker. */

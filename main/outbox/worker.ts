@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
@@ -30,6 +31,8 @@ interface Lane {
   failures: number;
   /** Breaker open (or Retry-After pause) until this time; then one trial request. */
   pausedUntil: number;
+  /** When this lane may next have a due row (Infinity: none known until notified). Saves a claim per idle lane per turn. */
+  dueAt: number;
 }
 
 /** The longest the worker sleeps without looking (a safety net; wake-ups are event-driven). */
@@ -47,7 +50,6 @@ export class DeliveryWorker {
   private readonly leaseMs: number;
   private readonly abort = new AbortController();
   private outcomes: AttemptOutcome[] = [];
-  private recordScheduled = false;
   private tickScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -62,6 +64,8 @@ export class DeliveryWorker {
   ) {
     // A lease outlives the longest possible attempt, so only a dead worker's rows are taken over.
     this.leaseMs = opts.timeoutMs + 60_000;
+    // Every request in flight listens on this one signal; that many listeners are expected.
+    setMaxListeners(Infinity, this.abort.signal);
   }
 
   start(): void {
@@ -70,7 +74,16 @@ export class DeliveryWorker {
     this.wake();
   }
 
-  /** Something may be due (new rows, a finished request): look soon. */
+  /** New rows for these subscriptions (fan-out, redeliver, test ping). */
+  notify(webhookIds: Iterable<string>): void {
+    for (const id of webhookIds) {
+      const lane = this.lanes.get(id);
+      if (lane) lane.dueAt = 0;
+    }
+    this.wake();
+  }
+
+  /** Something may be due (a finished request, a timer): look soon. */
   wake(): void {
     if (this.tickScheduled || this.closed) return;
     this.tickScheduled = true;
@@ -102,7 +115,11 @@ export class DeliveryWorker {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     if (this.inFlightTotal > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
-    this.flushOutcomes();
+    try {
+      this.deliveries.record(this.outcomes.splice(0));
+    } catch (err) {
+      this.opts.logger.error({ err }, 'webhooks: recording the last results failed; those deliveries are retried after restart');
+    }
     for (const lane of this.lanes.values()) lane.agent.destroy();
   }
 
@@ -117,27 +134,38 @@ export class DeliveryWorker {
         this.lanes.delete(id);
       }
     }
+    // Results of the last turn and this turn's claims share one transaction; requests start after it commits.
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    const toSend: [ActiveWebhook, Lane, Claimed][] = [];
     try {
-      for (const hook of active.values()) {
-        const lane = this.laneFor(hook.row);
-        if (lane.pausedUntil > now) {
-          next = Math.min(next, lane.pausedUntil);
-          continue;
+      this.deliveries.batch(() => {
+        this.deliveries.record(outcomes);
+        for (const hook of active.values()) {
+          const lane = this.laneFor(hook.row);
+          if (lane.pausedUntil > now || lane.dueAt > now) {
+            next = Math.min(next, Math.max(lane.pausedUntil, lane.dueAt));
+            continue;
+          }
+          const cap = lane.pausedUntil > 0 ? 1 : this.opts.concurrency; // half-open: one trial request
+          const free = cap - lane.inFlight;
+          if (free <= 0) continue;
+          const claimed = this.deliveries.claim(hook.row.id, this.owner, free, this.leaseMs, now);
+          for (const c of claimed) toSend.push([hook, lane, c]);
+          if (claimed.length < free) {
+            const due = this.deliveries.nextDue(hook.row.id, this.leaseMs, now);
+            lane.dueAt = due ?? Infinity;
+            if (due !== null) next = Math.min(next, Math.max(due, now + 1));
+          }
         }
-        const cap = lane.pausedUntil > 0 ? 1 : this.opts.concurrency; // half-open: one trial request
-        const free = cap - lane.inFlight;
-        if (free <= 0) continue;
-        const claimed = this.deliveries.claim(hook.row.id, this.owner, free, this.leaseMs, now);
-        for (const c of claimed) this.send(hook, lane, c);
-        if (claimed.length < free) {
-          const due = this.deliveries.nextDue(hook.row.id, this.leaseMs, now);
-          if (due !== null) next = Math.min(next, Math.max(due, now + 1));
-        }
-      }
+      });
     } catch (err) {
-      this.opts.logger.error({ err }, 'webhooks: claiming deliveries failed; retrying shortly');
+      // Unrecorded results keep their lease: those rows are retried when it runs out (at-least-once holds).
+      this.opts.logger.error({ err, results: outcomes.length }, 'webhooks: recording results or claiming deliveries failed; retrying shortly');
       next = Math.min(next, now + 1_000);
+      toSend.length = 0;
     }
+    for (const [hook, lane, c] of toSend) this.send(hook, lane, c);
     this.sleepUntil(next);
   }
 
@@ -162,7 +190,7 @@ export class DeliveryWorker {
       lane.agentFor = scheme;
     }
     if (!lane) {
-      lane = { agent: this.newAgent(scheme), agentFor: scheme, inFlight: 0, failures: 0, pausedUntil: 0 };
+      lane = { agent: this.newAgent(scheme), agentFor: scheme, inFlight: 0, failures: 0, pausedUntil: 0, dueAt: 0 };
       this.lanes.set(row.id, lane);
     }
     return lane;
@@ -237,25 +265,9 @@ export class DeliveryWorker {
         lane.pausedUntil = Math.max(lane.pausedUntil, now + this.opts.breakerCooldownMs);
       }
     }
+    if (next.status === 'pending') lane.dueAt = Math.min(lane.dueAt, next.runAt);
     this.outcomes.push({
       delivery: d, startedAt, durationMs: r.durationMs, statusCode: r.statusCode, error: r.error ?? (ok ? null : `HTTP ${r.statusCode}`), responseBody: r.body, next,
     });
-    if (!this.recordScheduled) {
-      this.recordScheduled = true;
-      setImmediate(() => this.flushOutcomes());
-    }
-  }
-
-  /** One transaction for every attempt that finished in this turn. */
-  private flushOutcomes(): void {
-    this.recordScheduled = false;
-    const batch = this.outcomes;
-    this.outcomes = [];
-    try {
-      this.deliveries.record(batch);
-    } catch (err) {
-      // The rows keep their lease and are retried once it runs out: at-least-once still holds.
-      this.opts.logger.error({ err, count: batch.length }, 'webhooks: recording delivery results failed');
-    }
   }
 }

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainEvent } from '../../common/events.js';
-import { EventLog } from '../../main/events/log.js';
+import { EventLog, eventJson } from '../../main/events/log.js';
 import { openDatabase } from '../../main/store/db.js';
 import { startCortex } from '../../main/core/cortex.js';
 
@@ -124,4 +124,14 @@ test('group commit: a job that fails after writing (outside any write of its own
   assert.deepEqual(db.prepare('SELECT v FROM scratch').pluck().all(), ['kept-1']);
   assert.deepEqual(seen.map((e) => e.resourceId), ['session:kept-2']);
   assert.equal(log.read({ tenantId: 't', afterSeq: 0, limit: 10 }).length, 1);
+});
+
+test('jsonBySeq is byte-identical to the envelope JSON every stream sends', () => {
+  const { log, seen } = setup();
+  log.write(() => {
+    log.append({ type: 'message.created', tenantId: 't', projectId: null, resourceId: 'message:1', action: 'created', data: { text: 'é "quoted" \u2028 \\ </script>', n: 1.5, big: 2 ** 60, nested: { a: [1, null, true] } } });
+    log.append({ type: 'session.updated', tenantId: 't', projectId: 'p', resourceId: 'session:1', action: 'updated', data: { id: '1' }, changes: { title: null } });
+  });
+  for (const e of seen) assert.equal(log.jsonBySeq(e.seq), eventJson(e));
+  assert.equal(log.jsonBySeq(999_999), null);
 });

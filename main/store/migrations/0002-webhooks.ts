@@ -50,7 +50,8 @@ CREATE TABLE webhook_deliveries (
   delivered_at TEXT,
   UNIQUE (webhook_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, run_at) WHERE status = 'pending';
+-- The claim's ORDER BY run_at, id comes straight from this index (a fan-out step gives many rows one run_at).
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(webhook_id, run_at, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_list ON webhook_deliveries(webhook_id, id);
 
 CREATE TABLE webhook_attempts (

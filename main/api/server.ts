@@ -166,7 +166,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
   }));
   app.get('/api/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  const deps = { domain: o.domain, commit: <T>(fn: () => T) => o.domain.events.commit(fn) };
+  const deps = { domain: o.domain, commit: <T>(fn: () => T) => o.domain.events.commit(idempotency.inCommit(fn)) };
   await app.register(async (api) => {
     tenancyRoutes(api, deps);
     eventRoutes(api, deps, hub);

@@ -39,6 +39,24 @@ describe('Idempotency-Key', () => {
     assert.equal(events[2]!.resourceId, `message:${first.json.id}`);
   });
 
+  test('the record commits with the write: a crash before the response is stored still replays the committed result', async () => {
+    const body = { content: 'crash window', externalUserId: 'idem-user' };
+    const path = `${P}/sessions/${sessionId}/messages`;
+    const first = await s.api('POST', path, { body, headers: idem('msg-crash') });
+    assert.equal(first.status, 201);
+    // Put the row back the way the commit left it, before onSend completed it (what a kill at that instant leaves).
+    const db = s.cortex.db;
+    const row = db.prepare('SELECT status_code, response FROM idempotency_keys WHERE key = ?').get('msg-crash') as { status_code: number; response: string };
+    assert.equal(row.status_code, 201);
+    db.prepare('UPDATE idempotency_keys SET status_code = 0, response = ? WHERE key = ?').run(JSON.stringify(first.json), 'msg-crash');
+    const retry = await s.api('POST', path, { body, headers: idem('msg-crash') });
+    assert.equal(retry.status, 201);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(retry.json, first.json);
+    const list = (await s.api('GET', `${path}?limit=500`)).json.items;
+    assert.equal(list.filter((m: { content: string }) => m.content === 'crash window').length, 1);
+  });
+
   test('a repeated session POST creates one session', async () => {
     const seq = await lastSeq(s.api);
     const rs = [];

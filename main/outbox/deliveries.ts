@@ -110,6 +110,7 @@ export function createDeliveries({ db, events }: DomainDeps) {
   const nextDue = db.prepare<[string, number], { run_at: number | null }>(
     `SELECT min(run_at) AS run_at FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending' AND (locked_at IS NULL OR locked_at < ?)`,
   );
+  const unlockOne = db.prepare(`UPDATE webhook_deliveries SET locked_at = NULL, locked_by = NULL WHERE id = ? AND status = 'pending'`);
   const byId = db.prepare<[string, string, string, string], DeliveryRow>(
     'SELECT * FROM webhook_deliveries WHERE id = ? AND webhook_id = ? AND project_id = ? AND tenant_id = ?',
   );
@@ -190,6 +191,11 @@ export function createDeliveries({ db, events }: DomainDeps) {
           }
         }
       }, 'outbox');
+    },
+
+    /** Gives leased rows back (claimed, not sent). */
+    unlock(ids: readonly string[]): void {
+      for (const id of ids) unlockOne.run(id);
     },
 
     /** After a restart every lease is stale: this process is the only one with the database open. */

@@ -27,7 +27,8 @@ export function checkWebhookUrl(raw: string, blockPrivate: boolean): UrlProblem 
 }
 
 function isPrivateHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // `localhost.` is `localhost`: a fully qualified name may end in a dot.
+  const h = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   return isIP(h) !== 0 && isPrivateAddress(h);
 }

@@ -33,8 +33,12 @@ interface Lane {
   pausedUntil: number;
   /** When this lane may next have a due row (Infinity: none known until notified). Saves a claim per idle lane per turn. */
   dueAt: number;
+  /** Claimed (leased) rows waiting for a free slot. */
+  queue: Claimed[];
 }
 
+/** Rows claimed per lane, as a multiple of its concurrency. */
+const PREFETCH = 4;
 /** The longest the worker sleeps without looking (a safety net; wake-ups are event-driven). */
 const MAX_SLEEP_MS = 5_000;
 
@@ -128,13 +132,16 @@ export class DeliveryWorker {
     const now = Date.now();
     let next = now + MAX_SLEEP_MS;
     const active = this.webhooks.active();
+    const unlock: string[] = [];
     for (const [id, lane] of this.lanes) {
       if (!active.has(id) && lane.inFlight === 0) {
+        unlock.push(...lane.queue.map((c) => c.row.id));
         lane.agent.destroy();
         this.lanes.delete(id);
       }
     }
-    // Results of the last turn and this turn's claims share one transaction; requests start after it commits.
+    // Results of the last turn, this turn's claims and released leases share one transaction;
+    // requests start after it commits.
     const outcomes = this.outcomes;
     this.outcomes = [];
     const toSend: [ActiveWebhook, Lane, Claimed][] = [];
@@ -143,27 +150,32 @@ export class DeliveryWorker {
         this.deliveries.record(outcomes);
         for (const hook of active.values()) {
           const lane = this.laneFor(hook.row);
-          if (lane.pausedUntil > now || lane.dueAt > now) {
-            next = Math.min(next, Math.max(lane.pausedUntil, lane.dueAt));
+          if (lane.pausedUntil > now) {
+            // Rows waiting in memory go back to the table while the lane is paused, so their lease cannot run out here.
+            unlock.push(...lane.queue.splice(0).map((c) => c.row.id));
+            lane.dueAt = 0;
+            next = Math.min(next, lane.pausedUntil);
             continue;
           }
           const cap = lane.pausedUntil > 0 ? 1 : this.opts.concurrency; // half-open: one trial request
-          const free = cap - lane.inFlight;
-          if (free <= 0) continue;
-          const claimed = this.deliveries.claim(hook.row.id, this.owner, free, this.leaseMs, now);
-          for (const c of claimed) toSend.push([hook, lane, c]);
-          if (claimed.length < free) {
-            const due = this.deliveries.nextDue(hook.row.id, this.leaseMs, now);
-            lane.dueAt = due ?? Infinity;
-            if (due !== null) next = Math.min(next, Math.max(due, now + 1));
+          // Claim ahead (a few times the lane's concurrency): one claim feeds many requests.
+          if (lane.queue.length < cap && lane.dueAt <= now) {
+            const want = (cap === 1 ? 1 : cap * PREFETCH) - lane.queue.length;
+            const claimed = this.deliveries.claim(hook.row.id, this.owner, want, this.leaseMs, now);
+            lane.queue.push(...claimed);
+            if (claimed.length < want) lane.dueAt = this.deliveries.nextDue(hook.row.id, this.leaseMs, now) ?? Infinity;
           }
+          if (lane.dueAt > now && lane.dueAt !== Infinity) next = Math.min(next, Math.max(lane.dueAt, now + 1));
+          for (let free = cap - lane.inFlight; free > 0 && lane.queue.length > 0; free--) toSend.push([hook, lane, lane.queue.shift()!]);
         }
+        this.deliveries.unlock(unlock);
       });
     } catch (err) {
       // Unrecorded results keep their lease: those rows are retried when it runs out (at-least-once holds).
       this.opts.logger.error({ err, results: outcomes.length }, 'webhooks: recording results or claiming deliveries failed; retrying shortly');
       next = Math.min(next, now + 1_000);
       toSend.length = 0;
+      for (const lane of this.lanes.values()) lane.queue.length = 0;
     }
     for (const [hook, lane, c] of toSend) this.send(hook, lane, c);
     this.sleepUntil(next);
@@ -190,7 +202,7 @@ export class DeliveryWorker {
       lane.agentFor = scheme;
     }
     if (!lane) {
-      lane = { agent: this.newAgent(scheme), agentFor: scheme, inFlight: 0, failures: 0, pausedUntil: 0, dueAt: 0 };
+      lane = { agent: this.newAgent(scheme), agentFor: scheme, inFlight: 0, failures: 0, pausedUntil: 0, dueAt: 0, queue: [] };
       this.lanes.set(row.id, lane);
     }
     return lane;

@@ -28,13 +28,13 @@ test('a fresh database is migrated to the latest version with WAL and foreign ke
 
 test('an old database is migrated forward in place, keeping its rows', () => {
   const path = tmp();
-  openDatabase(path).close(); // version 1
+  openDatabase(path).close(); // the current version
   const v1 = new Database(path);
   v1.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('t', 'T', '2026-01-01T00:00:00.000Z')").run();
   v1.close();
-  const next = [...MIGRATIONS, { name: '0002-test', sql: 'ALTER TABLE tenants ADD COLUMN plan TEXT NOT NULL DEFAULT \'free\';' }];
+  const next = [...MIGRATIONS, { name: '9999-test', sql: 'ALTER TABLE tenants ADD COLUMN plan TEXT NOT NULL DEFAULT \'free\';' }];
   const db = openDatabase(path, next);
-  assert.equal(schemaVersion(db), 2);
+  assert.equal(schemaVersion(db), MIGRATIONS.length + 1);
   assert.deepEqual(db.prepare('SELECT id, plan FROM tenants').all(), [{ id: 't', plan: 'free' }]);
   db.close();
 });
@@ -42,10 +42,10 @@ test('an old database is migrated forward in place, keeping its rows', () => {
 test('a failing migration rolls back entirely and leaves the version unchanged', () => {
   const path = tmp();
   openDatabase(path).close();
-  const broken = [...MIGRATIONS, { name: '0002-broken', sql: 'CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);' }];
+  const broken = [...MIGRATIONS, { name: '9999-broken', sql: 'CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);' }];
   assert.throws(() => openDatabase(path, broken), /no such table/);
   const db = new Database(path);
-  assert.equal(db.pragma('user_version', { simple: true }), 1);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get(), 0);
   db.close();
 });
@@ -78,6 +78,10 @@ test('hot queries use their indexes', () => {
   assert.match(plan('SELECT * FROM api_keys WHERE hash = ?'), /USING INDEX sqlite_autoindex_api_keys/);
   const plans = plan('SELECT * FROM sanctions WHERE expiry_emitted = 0 AND revoked_at IS NULL AND end_at IS NOT NULL AND end_at <= ? LIMIT 500');
   assert.match(plans, /sanctions_pending_expiry/);
+  // The outbox claim: due rows of one subscription in (run_at, id) order, straight from the partial index, no sort.
+  const claim = plan(`SELECT id FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending' AND run_at <= ? AND (locked_at IS NULL OR locked_at < ?) ORDER BY run_at, id LIMIT 8`);
+  assert.match(claim, /USING INDEX webhook_deliveries_due/);
+  assert.doesNotMatch(claim, /TEMP B-TREE/);
   db.close();
 });
 

@@ -91,7 +91,8 @@ export class FileRoom implements RoomAdapter {
         this.timer = setTimeout(tick, start + k * frameMs - performance.now());
       } else {
         for (let i = 0; i < FAST_FRAMES_PER_TURN; i++) if (!emit() || this.stopped) return;
-        this.timer = setImmediate(tick);
+        if (h.ready) void h.ready().then(() => (this.timer = setImmediate(tick)));
+        else this.timer = setImmediate(tick);
       }
     };
     tick();

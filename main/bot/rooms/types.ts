@@ -28,6 +28,11 @@ export interface RoomHandlers {
   error(err: Error): void;
   /** The adapter left the room on its own (end of files, kicked, connection lost). */
   left(reason: string): void;
+  /**
+   * Resolves when the consumer has caught up. Sources that can go faster than real time (file
+   * replay) wait for it between batches instead of outrunning the audio pipeline.
+   */
+  ready?(): Promise<void>;
 }
 
 export interface RoomAdapter {

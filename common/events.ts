@@ -31,6 +31,10 @@ export const EVENT_TYPES = [
   'webhook.updated',
   'webhook.deleted',
   'webhook.delivery.exhausted',
+  'model.download.started',
+  'model.download.progress',
+  'model.download.completed',
+  'model.download.failed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -38,7 +38,7 @@ export const ProjectCreate = Type.Object(
   { additionalProperties: false },
 );
 
-export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics', 'webhooks'] as const;
+export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics', 'webhooks', 'models'] as const;
 export type Scope = (typeof SCOPES)[number];
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 

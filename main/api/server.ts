@@ -24,6 +24,8 @@ import { sessionRoutes } from './routes/sessions.js';
 import { tenancyRoutes } from './routes/tenancy.js';
 import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { modelRoutes } from './routes/models.js';
+import type { ModelService } from '../bot/model-service.js';
 import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
 
@@ -41,6 +43,8 @@ export interface ApiOptions {
   bus: BusHost | null;
   /** Webhook subscriptions and deliveries. */
   outbox: Outbox;
+  /** Whisper models (list, import, download). */
+  models: ModelService;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -171,6 +175,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     tenancyRoutes(api, deps);
     eventRoutes(api, deps, hub);
     topicRoutes(api, o.bus);
+    modelRoutes(api, o.models);
   }, { prefix: '/api' });
   await app.register(async (project) => {
     sessionRoutes(project, deps);

@@ -6,6 +6,8 @@ import { buildApi } from '../api/server.js';
 import { startBus, type BusHost } from '../bus/host.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { EventLog } from '../events/log.js';
+import { ModelService } from '../bot/model-service.js';
+import { ModelStore } from '../bot/models.js';
 import { createOutbox, type Outbox } from '../outbox/index.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { bootstrap, consoleCredential, type Bootstrap } from './bootstrap.js';
@@ -42,6 +44,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   const events = new EventLog(db);
   const domain = createDomain({ db, events });
   const outbox = createOutbox({ db, events }, config, logger, `CortexConsole/${VERSION}`);
+  const models = new ModelService(new ModelStore(config.dataDir), events);
   const boot = bootstrap(domain, config.dataDir);
   const credential = consoleCredential();
 
@@ -65,6 +68,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     staticDir: config.staticDir,
     bus,
     outbox,
+    models,
   });
   outbox.start();
 
@@ -103,6 +107,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
         hub.closeAll();
         await app.close();
         await outbox.close();
+        models.close();
         await bus?.close();
         db.close();
         logger.flush?.();

@@ -62,6 +62,8 @@ function bodyFor(method: string, template: string): unknown {
     'POST /webhooks': { url: 'http://127.0.0.1:9/other', events: ['*'] },
     'PATCH /webhooks/{webhookId}': { url: 'http://127.0.0.1:9/HIJACKED' },
     'POST /webhooks/{webhookId}/rotate-secret': {},
+    'POST /api/models/import': { path: '/nonexistent/model.bin' },
+    'POST /api/models/download': { name: 'no-such-model' },
   };
   return bodies[k];
 }
@@ -89,7 +91,8 @@ describe('tenant isolation', () => {
           if (projectId === 'other-proj' && params.length === 1) continue;
           const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
             if (name === 'projectId') return projectId!;
-            const id = ids[name];
+            // Models are per install, not per tenant: their names are nothing of local's to probe.
+            const id = name === 'name' ? 'no-such-model' : ids[name];
             assert.ok(id, `no local id for path param ${name} (${template})`);
             return id;
           });

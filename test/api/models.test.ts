@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { needsTestModel, TEST_MODEL as MODEL } from '../support/shared-models.js';
 import { assertProblem, startServer, type Server } from './helpers.js';
 
-// whisper.cpp's test model: real format, no weights (tests may read ../shared; the app never does).
-const TEST_MODEL = join(import.meta.dirname, '../../../shared/models/for-tests-ggml-tiny.en.bin');
 
 let s: Server;
 before(async () => {
@@ -13,14 +12,14 @@ before(async () => {
 });
 after(() => s.close());
 
-test('models: list, import a local file (validated), refuse junk and duplicates, remove', async () => {
+test('models: list, import a local file (validated), refuse junk and duplicates, remove', { skip: needsTestModel }, async () => {
   const empty = await s.api('GET', '/api/models');
   assert.equal(empty.status, 200, empty.text);
   assert.deepEqual(empty.json.items, []);
   assert.ok(empty.json.catalog.some((m: { name: string; installed: boolean }) => m.name === 'tiny.en' && !m.installed));
   assert.equal(empty.json.dir, join(s.dataDir, 'models'));
 
-  const imported = await s.api('POST', '/api/models/import', { body: { path: TEST_MODEL, name: 'tiny.en' } });
+  const imported = await s.api('POST', '/api/models/import', { body: { path: MODEL!, name: 'tiny.en' } });
   assert.equal(imported.status, 201, imported.text);
   assert.equal(imported.json.name, 'tiny.en');
   assert.equal(imported.json.type, 'tiny');
@@ -28,14 +27,14 @@ test('models: list, import a local file (validated), refuse junk and duplicates,
   assert.deepEqual(listed.items.map((m: { name: string }) => m.name), ['tiny.en']);
   assert.ok(listed.catalog.find((m: { name: string }) => m.name === 'tiny.en').installed);
 
-  assertProblem(await s.api('POST', '/api/models/import', { body: { path: TEST_MODEL, name: 'tiny.en' } }), 409, 'body/path');
+  assertProblem(await s.api('POST', '/api/models/import', { body: { path: MODEL!, name: 'tiny.en' } }), 409, 'body/path');
   const junk = join(s.dataDir, 'junk.bin');
   writeFileSync(junk, Buffer.alloc(100_000, 1));
   const bad = await s.api('POST', '/api/models/import', { body: { path: junk } });
   assertProblem(bad, 400, 'body/path');
   assert.match(bad.json.detail, /junk\.bin/);
   assertProblem(await s.api('POST', '/api/models/import', { body: { path: '/no/such/file.bin' } }), 400, 'body/path');
-  assertProblem(await s.api('POST', '/api/models/import', { body: { path: TEST_MODEL, name: '../../etc' } }), 400, 'body/name');
+  assertProblem(await s.api('POST', '/api/models/import', { body: { path: MODEL!, name: '../../etc' } }), 400, 'body/name');
   assertProblem(await s.api('POST', '/api/models/download', { body: { name: 'gigantic.xl' } }), 404, 'body/name');
   assertProblem(await s.api('POST', '/api/models/download', { body: { name: 'tiny.en' } }), 409, 'body/name');
 

@@ -16,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { ENGINE_BINARY, SOURCE_PACKAGE, buildWhisperEngine, findWhisperSource } from '../../../native/build-whisper.mjs';
 import { FrameDecoder } from '../../../main/bot/engine/protocol.js';
 import { WhisperEngine, WhisperEngineError, modelInfo, scaledAudioCtx } from '../../../main/bot/engine/whisper.js';
+import { needsTestModel, TEST_MODEL } from '../../support/shared-models.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const MODEL = join(repoRoot, '..', 'shared', 'models', 'for-tests-ggml-tiny.en.bin');
+const MODEL = TEST_MODEL ?? join(repoRoot, '..', 'shared', 'models', 'for-tests-ggml-tiny.en.bin');
 
 function prepare(): string | undefined {
   const log = (line: string) => console.log(`# [build-whisper] ${line}`);
@@ -34,7 +35,7 @@ function prepare(): string | undefined {
   return undefined;
 }
 
-const skip = prepare();
+const skip = needsTestModel || prepare();
 if (skip) console.log(`# ${skip}`);
 
 /** 440 Hz tone plus a little deterministic noise: real signal, no speech. */
@@ -103,7 +104,7 @@ describe('FrameDecoder', () => {
   });
 });
 
-describe('modelInfo', () => {
+describe('modelInfo', { skip: needsTestModel }, () => {
   let dir = '';
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cortex-whisper-model-'));

@@ -31,6 +31,7 @@ export const EVENT_TYPES = [
   'webhook.updated',
   'webhook.deleted',
   'webhook.delivery.exhausted',
+  'bot.status.changed',
   'model.download.started',
   'model.download.progress',
   'model.download.completed',

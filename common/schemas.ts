@@ -67,6 +67,10 @@ export const ApiKeyCreate = Type.Object(
 // ---- sessions ---------------------------------------------------------------
 
 export const SessionStatus = Type.Union([Type.Literal('active'), Type.Literal('ended')]);
+export const SESSION_ADAPTERS = ['odin', 'zmq', 'file'] as const;
+export const SessionAdapter = Type.Union(SESSION_ADAPTERS.map((a) => Type.Literal(a)), {
+  description: 'how the transcription bot joins the room: odin (ODIN SDK), zmq (data-plane audio topics), file (one WAV per peer)',
+});
 export const Session = Type.Object({
   id: Id,
   tenantId: Id,
@@ -81,6 +85,8 @@ export const Session = Type.Object({
   startedAt: Nullable(Timestamp),
   endedAt: Nullable(Timestamp),
   summary: Nullable(Type.String()),
+  adapter: Nullable(SessionAdapter),
+  adapterConfig: Nullable(Json),
 });
 export type Session = Static<typeof Session>;
 const SessionFields = {
@@ -91,7 +97,14 @@ const SessionFields = {
   summary: Type.Optional(Nullable(Text(100_000))),
 };
 export const SessionCreate = Type.Object(
-  { ...SessionFields, createdByUserId: Type.Optional(Nullable(Text(256))), start: Type.Optional(Type.Boolean({ description: 'Start immediately (default true)' })) },
+  {
+    ...SessionFields,
+    createdByUserId: Type.Optional(Nullable(Text(256))),
+    start: Type.Optional(Type.Boolean({ description: 'Start immediately (default true); same as autoStart' })),
+    autoStart: Type.Optional(Type.Boolean({ description: 'Start immediately, and with an adapter send the bot in (default true)' })),
+    adapter: Type.Optional(Nullable(SessionAdapter)),
+    adapterConfig: Type.Optional(Nullable(Json)),
+  },
   { additionalProperties: false },
 );
 export const SessionUpdate = Type.Object(SessionFields, { additionalProperties: false, minProperties: 1 });

@@ -61,7 +61,7 @@ const targets = [
       // Start-up time is mostly module loading (hundreds of small files from node_modules):
       // bundle the pure-JS dependencies into this one file. Native addons (better-sqlite3,
       // zeromq) stay external; `require` is provided for the CommonJS code esbuild wraps.
-      external: ['better-sqlite3', 'zeromq'],
+      external: ['better-sqlite3', 'zeromq', 'onnxruntime-node'],
       banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cortexRequire } from 'node:module';\nconst require = __cortexRequire(import.meta.url);" },
     },
     executable: true,

@@ -26,6 +26,7 @@ import { topicRoutes } from './routes/topics.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { modelRoutes } from './routes/models.js';
 import type { ModelService } from '../bot/model-service.js';
+import type { BotManager } from '../bot/manager.js';
 import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
 
@@ -45,6 +46,8 @@ export interface ApiOptions {
   outbox: Outbox;
   /** Whisper models (list, import, download). */
   models: ModelService;
+  /** Transcription bots, for `GET …/sessions/{id}/bot`. */
+  bots: BotManager;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -178,7 +181,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     modelRoutes(api, o.models);
   }, { prefix: '/api' });
   await app.register(async (project) => {
-    sessionRoutes(project, deps);
+    sessionRoutes(project, deps, o.bots);
     participantRoutes(project, deps);
     sanctionRoutes(project, deps);
     gatheringRoutes(project, deps);

@@ -18,8 +18,9 @@ const REPLAY_BATCH = 500;
  *
  * A client that cannot keep up (more than `maxBuffered` bytes unsent) stops receiving live
  * events and catches up from the log once its socket drains, so it costs bounded memory
- * and never slows the writer or other clients. One that stays behind for `maxLagMs` is
- * closed; it reconnects with Last-Event-ID and loses nothing.
+ * and never slows the writer or other clients. One that makes no progress (its socket does
+ * not drain) for `maxLagMs` is closed; it reconnects with Last-Event-ID and loses nothing. A
+ * client that is reading, only slowly (a loaded machine), keeps catching up.
  */
 class SseStream {
   private live = false;
@@ -56,7 +57,10 @@ class SseStream {
         this.goLive();
         return;
       }
-      if (!flushed && !(await this.drained())) return;
+      if (!flushed) {
+        if (!(await this.drained())) return;
+        if (!this.live) this.armLagTimer(); // it read something: give it another maxLagMs
+      }
     }
   }
 
@@ -75,10 +79,15 @@ class SseStream {
 
   private fallBehind(): void {
     this.live = false;
-    this.lagTimer ??= setTimeout(() => this.close(), this.limits.maxLagMs);
+    this.armLagTimer();
     void this.drained().then((ok) => {
       if (ok) void this.replay();
     });
+  }
+
+  private armLagTimer(): void {
+    if (this.lagTimer) clearTimeout(this.lagTimer);
+    this.lagTimer = setTimeout(() => this.close(), this.limits.maxLagMs);
   }
 
   /** True once the socket has drained, false if it closed first. */

@@ -17,7 +17,7 @@ export interface CortexConfig {
   sseHeartbeatMs: number;
   /** Unsent bytes after which a slow stream stops getting live events and catches up from the log. */
   sseMaxBufferedBytes: number;
-  /** How long a stream may stay behind before it is closed (the client reconnects with Last-Event-ID). */
+  /** How long a stream that is behind may go without reading before it is closed (the client reconnects with Last-Event-ID). */
   sseMaxLagMs: number;
   /** How often expiries (sanctions, idle sessions) are swept. */
   sweepIntervalMs: number;

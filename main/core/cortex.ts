@@ -6,6 +6,7 @@ import { buildApi } from '../api/server.js';
 import { startBus, type BusHost } from '../bus/host.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { EventLog } from '../events/log.js';
+import { BotManager } from '../bot/manager.js';
 import { ModelService } from '../bot/model-service.js';
 import { ModelStore } from '../bot/models.js';
 import { createOutbox, type Outbox } from '../outbox/index.js';
@@ -29,6 +30,8 @@ export interface Cortex {
   bus: BusHost | null;
   /** Webhook subscriptions, the outbox and its delivery worker. */
   outbox: Outbox;
+  /** Transcription bots of running sessions. */
+  bots: BotManager;
   /** Starts HTTP listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, ends streams, closes the database. */
@@ -58,6 +61,8 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     }
   }
 
+  const bots = new BotManager({ domain, events, models: models.store, bus, logger, odinAccessKey: process.env.CORTEX_ODIN_ACCESS_KEY });
+
   const { app, hub, purgeIdempotency } = await buildApi({
     db,
     domain,
@@ -69,8 +74,10 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     bus,
     outbox,
     models,
+    bots,
   });
   outbox.start();
+  bots.start(domain.sessions.runningWithBots());
 
   // Time-driven changes: sanction expiries, idle sessions, stale idempotency records.
   const sweep = setInterval(() => {
@@ -97,6 +104,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     bootstrap: boot,
     bus,
     outbox,
+    bots,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       return address.replace('[::1]', 'localhost');
@@ -106,6 +114,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
         clearInterval(sweep);
         hub.closeAll();
         await app.close();
+        await bots.close();
         await outbox.close();
         models.close();
         await bus?.close();

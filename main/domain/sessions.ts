@@ -2,7 +2,8 @@ import type { Static } from '@sinclair/typebox';
 import type { Session, SessionCreate, SessionUpdate } from '../../common/schemas.js';
 import { conflict, notFound } from '../core/errors.js';
 import { nowIso, uuidv7 } from '../store/ids.js';
-import { changedFields, statementCache, type DomainDeps, type ProjectScope } from './context.js';
+import { changedFields, fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
+import { checkAdapterConfig } from './session-adapters.js';
 import { queryPage, type Page, type PageRequest } from './paging.js';
 
 interface SessionRow {
@@ -19,6 +20,8 @@ interface SessionRow {
   started_at: string | null;
   ended_at: string | null;
   summary: string | null;
+  adapter: Session['adapter'];
+  adapter_config: string | null;
 }
 
 const toSession = (r: SessionRow): Session => ({
@@ -35,6 +38,8 @@ const toSession = (r: SessionRow): Session => ({
   startedAt: r.started_at,
   endedAt: r.ended_at,
   summary: r.summary,
+  adapter: r.adapter,
+  adapterConfig: fromJson(r.adapter_config),
 });
 
 export type SessionsModule = ReturnType<typeof createSessions>;
@@ -83,7 +88,9 @@ export function createSessions({ db, events }: DomainDeps) {
   function create(scope: ProjectScope, input: Static<typeof SessionCreate>): Session {
     return events.write(() => {
       const now = nowIso();
-      const start = input.start !== false;
+      const start = input.start !== false && input.autoStart !== false;
+      const adapter = input.adapter ?? null;
+      const adapterConfig = checkAdapterConfig(adapter, input.adapterConfig ?? null, input.externalRoomId ?? null);
       const row: SessionRow = {
         id: uuidv7(),
         tenant_id: scope.tenantId,
@@ -98,12 +105,14 @@ export function createSessions({ db, events }: DomainDeps) {
         started_at: start ? now : null,
         ended_at: null,
         summary: input.summary ?? null,
+        adapter,
+        adapter_config: toJson(adapterConfig),
       };
       sql(
         `INSERT INTO sessions (id, tenant_id, project_id, external_room_id, gateway, title, status, idle_timeout,
-           created_by_user_id, created_at, started_at, ended_at, summary, last_activity_at)
+           created_by_user_id, created_at, started_at, ended_at, summary, last_activity_at, adapter, adapter_config)
          VALUES (@id, @tenant_id, @project_id, @external_room_id, @gateway, @title, @status, @idle_timeout,
-           @created_by_user_id, @created_at, @started_at, @ended_at, @summary, @created_at)`,
+           @created_by_user_id, @created_at, @started_at, @ended_at, @summary, @created_at, @adapter, @adapter_config)`,
       ).run(row);
       const session = toSession(row);
       emit(session, 'session.created');
@@ -170,6 +179,11 @@ export function createSessions({ db, events }: DomainDeps) {
   }
 
   /** For messages: the session must exist in scope and still be running. */
+  /** Running sessions that have a bot adapter, across tenants (resumed after a restart). */
+  function runningWithBots(): Session[] {
+    return (sql(`SELECT * FROM sessions WHERE status = 'active' AND started_at IS NOT NULL AND adapter IS NOT NULL`).all() as SessionRow[]).map(toSession);
+  }
+
   function requireActive(scope: ProjectScope, id: string): Session {
     const s = toSession(getRow(scope, id));
     if (s.status === 'ended') throw conflict('session has ended', 'params/sessionId');
@@ -194,5 +208,6 @@ export function createSessions({ db, events }: DomainDeps) {
     requireActive,
     touch,
     endIdle,
+    runningWithBots,
   };
 }

@@ -79,6 +79,8 @@ const session = (id: string, createdAt: string, extra: Partial<Session> = {}): S
   startedAt: createdAt,
   endedAt: null,
   summary: null,
+  adapter: null,
+  adapterConfig: null,
   ...extra,
 });
 

@@ -3,14 +3,45 @@ import {
   Annotation, AnnotationCreate, Message, MessageCreate, MessageUpdate, Page, PageQuery, Participant, Session, SessionCreate,
   SessionListQuery, SessionParticipantJoin, SessionUpdate,
 } from '../../../common/schemas.js';
+import { ProblemError } from '../../core/errors.js';
+import type { BotManager } from '../../bot/manager.js';
 import { actorOf, noContent, params, responses, scopeOf, type Api, type RouteDeps } from './common.js';
 
 const SessionParticipant = Type.Intersect([Participant, Type.Object({ sessionJoinedAt: Type.String(), leftAt: Type.Union([Type.String(), Type.Null()]) })]);
 
-/** Sessions, their messages, participants and annotations. */
-export function sessionRoutes(app: Api, { domain, commit }: RouteDeps): void {
+const BotPeer = Type.Object({
+  peerId: Type.String(),
+  participantId: Type.Union([Type.String(), Type.Null()]),
+  displayName: Type.Union([Type.String(), Type.Null()]),
+  speaking: Type.Boolean(),
+  queued: Type.Integer({ description: 'utterances waiting for or in the engine' }),
+  lastUtterance: Type.Union([Type.Object({ startedAt: Type.String(), durationMs: Type.Number(), text: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+  framesDropped: Type.Integer(),
+});
+const BotView = Type.Object({
+  state: Type.Union(['joining', 'listening', 'error', 'stopped'].map((x) => Type.Literal(x))),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  adapter: Type.Union([Type.String(), Type.Null()]),
+  peers: Type.Array(BotPeer),
+  queue: Type.Union([
+    Type.Object({
+      depth: Type.Integer(), processed: Type.Integer(), failed: Type.Integer(), dropped: Type.Integer(),
+      waitP50Ms: Type.Number(), waitP95Ms: Type.Number(), oldestWaitingMs: Type.Number(),
+    }),
+    Type.Null(),
+  ]),
+});
+
+/** Sessions, their messages, participants, annotations and transcription bot. */
+export function sessionRoutes(app: Api, { domain, commit }: RouteDeps, bots: BotManager): void {
   const { sessions, messages, participants, annotations } = domain;
   const s = { tags: ['sessions'] };
+  app.get('/sessions/:sessionId/bot', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: responses(200, BotView) } },
+    async (req) => {
+      const session = sessions.get(scopeOf(req), req.params.sessionId);
+      if (!session.adapter) throw new ProblemError('not_found', 'this session has no transcription bot (it was created without an adapter)', 'params/sessionId');
+      return bots.view(session.id) ?? { state: 'stopped' as const, reason: session.startedAt ? null : 'not started', adapter: session.adapter, peers: [], queue: null };
+    });
   const m = { tags: ['messages'] };
 
   app.get('/sessions', { config: { scope: 'sessions' }, schema: { ...s, params: params(), querystring: SessionListQuery, response: responses(200, Page(Session)) } },

@@ -1,0 +1,85 @@
+/**
+ * Sessions drive the transcription bot: with the real whisper.cpp engine and its empty test
+ * model (real format, no weights: every transcript is blank, so no message may appear), the
+ * file adapter, Silero VAD and espeak-ng speech.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { encodeWav } from '../../main/bot/rooms/wav.js';
+import { NO_MODEL } from '../../main/bot/manager.js';
+import { espeakMissing, layout, speak, trim } from '../bot/audio/speech.js';
+import { needsTestModel, TEST_MODEL } from '../support/shared-models.js';
+import { assertProblem, eventsSince, lastSeq, P, startServer, type J, type Server } from './helpers.js';
+
+const skip = needsTestModel || espeakMissing();
+let s: Server;
+before(async () => {
+  s = await startServer();
+});
+after(() => s?.close());
+
+const until = async <T>(fn: () => Promise<T | null>, what: string, ms = 60_000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+test('adapter settings are checked when the session is created', async () => {
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'zmq' } }), 400, 'body/externalRoomId');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'zmq', externalRoomId: 'a/b' } }), 400, 'body/externalRoomId');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'file' } }), 400, 'body/adapterConfig/peers');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'file', adapterConfig: { peers: [{ peerId: 'a' }] } } }), 400, 'body/adapterConfig/peers/0/path');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'file', adapterConfig: { peers: [{ peerId: 'a', path: '/x' }, { peerId: 'a', path: '/y' }] } } }), 400, 'body/adapterConfig/peers/1/peerId');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'odin', externalRoomId: 'r', adapterConfig: { accessKey: 'secret' } } }), 400, 'body/adapterConfig/accessKey');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapterConfig: { peers: [] } } }), 400, 'body/adapterConfig');
+  assertProblem(await s.api('POST', `${P}/sessions`, { body: { adapter: 'skype' } }), 400, 'body/adapter');
+  const plain = (await s.api('POST', `${P}/sessions`, { body: { title: 'no bot' } })).json;
+  assert.equal(plain.adapter, null);
+  assertProblem(await s.api('GET', `${P}/sessions/${plain.id}/bot`), 404, 'params/sessionId');
+});
+
+test('a session with an adapter sends the bot in: no model → error status; with a model → joins, listens, transcribes, leaves', { skip }, async () => {
+  const voice = layout([trim(speak('good game everyone', 'en-us')), trim(speak('see you next round', 'en-us'))], [2000], 300, 2000);
+  const wav = join(s.dataDir, 'ann.wav');
+  writeFileSync(wav, encodeWav(voice.pcm.samples, voice.pcm.rate));
+  const body = { title: 'bot', adapter: 'file', adapterConfig: { realtime: false, peers: [{ peerId: 'p1', userId: 'ann#7', displayName: 'Ann', path: wav }] } };
+
+  // No model installed yet: a clear status, not a crash.
+  const seq0 = await lastSeq(s.api);
+  const first = (await s.api('POST', `${P}/sessions`, { body })).json;
+  assert.equal(first.adapter, 'file');
+  const err = await until(async () => {
+    const v = (await s.api('GET', `${P}/sessions/${first.id}/bot`)).json;
+    return v.state === 'error' ? v : null;
+  }, 'error status');
+  assert.equal(err.reason, NO_MODEL);
+  const statusEvents = (await eventsSince(s.api, seq0)).filter((e) => e.type === 'bot.status.changed');
+  assert.deepEqual(statusEvents.map((e) => e.payload.data.state), ['error']);
+
+  // With whisper.cpp's test model (no weights: blank transcripts).
+  assert.equal((await s.api('POST', '/api/models/import', { body: { path: TEST_MODEL, name: 'tiny.en' } })).status, 201);
+  const seq1 = await lastSeq(s.api);
+  const second = (await s.api('POST', `${P}/sessions`, { body })).json;
+  const done = await until(async () => {
+    const v = (await s.api('GET', `${P}/sessions/${second.id}/bot`)).json;
+    return v.state === 'stopped' ? v : null;
+  }, 'the bot to finish the file and leave');
+  const states = (await eventsSince(s.api, seq1)).filter((e) => e.type === 'bot.status.changed').map((e) => e.payload.data.state);
+  assert.deepEqual(states, ['joining', 'listening', 'stopped']);
+  assert.equal(done.peers.length, 1);
+  const peer: J = done.peers[0];
+  assert.equal(peer.displayName, 'Ann');
+  assert.ok(peer.lastUtterance, 'the utterances went through the real engine');
+  assert.equal(peer.lastUtterance.text, null, 'the empty model transcribes nothing');
+  assert.ok(done.queue.processed >= 2, `both phrases were transcribed (${done.queue.processed})`);
+  const msgs = (await s.api('GET', `${P}/sessions/${second.id}/messages`)).json.items;
+  assert.deepEqual(msgs, [], 'blank transcripts produce no message');
+  const ps = (await s.api('GET', `${P}/sessions/${second.id}/participants`)).json.items;
+  assert.deepEqual(ps.map((p: J) => [p.externalUserId, p.displayName, p.leftAt !== null]), [['ann#7', 'Ann', true]]);
+});

@@ -13,6 +13,7 @@ import type { Domain } from '../domain/index.js';
 import type { EventLog } from '../events/log.js';
 import { loadVadModel, type VadModel } from './audio/vad.js';
 import type { TranscriptionEngine } from './engine/types.js';
+import { OpenAiEngine } from './engine/openai.js';
 import { WhisperEngine } from './engine/whisper.js';
 import type { ModelStore } from './models.js';
 import { TranscriptionQueue, type QueueStats } from './queue.js';
@@ -38,6 +39,8 @@ export interface BotManagerDeps {
   engineFactory?: (modelPath: string) => TranscriptionEngine;
   /** ODIN access key (a server secret, from the environment; never stored in a session). */
   odinAccessKey?: string;
+  /** Use an OpenAI-compatible endpoint instead of the local engine (no model file needed). */
+  openai?: { url: string; apiKey?: string; model: string } | null;
   queueCapacity?: number;
 }
 
@@ -100,6 +103,13 @@ export class BotManager {
 
   /** The shared engine and queue, for the default model; throws NO_MODEL when there is none. */
   private async ensureEngine(): Promise<TranscriptionQueue> {
+    if (this.deps.openai) {
+      if (!this.engine) {
+        const engine = new OpenAiEngine(this.deps.openai);
+        this.engine = { modelPath: engine.name, engine, queue: new TranscriptionQueue(engine, { capacity: this.deps.queueCapacity ?? 64 }) };
+      }
+      return this.engine.queue;
+    }
     const model = await this.deps.models.resolve();
     if (!model) throw new Error(NO_MODEL);
     if (this.engine?.modelPath === model.path) return this.engine.queue;

@@ -90,7 +90,16 @@ export class SessionBot {
     this.deps.onStatus(this.status);
   }
 
+  /** Wall time of the join: the origin of the stream clock for sources faster than real time. */
+  private joinedAt = Date.now();
+
+  /** When the utterance was said (ms since the epoch). */
+  private spokenAt(u: Utterance): number {
+    return this.opts.adapter.clock === 'stream' ? this.joinedAt + u.startMs : u.wallClockStartMs;
+  }
+
   async start(): Promise<void> {
+    this.joinedAt = Date.now();
     this.setStatus('joining');
     try {
       await this.opts.adapter.join({
@@ -158,7 +167,7 @@ export class SessionBot {
       .push({ speaker: `${sessionId}/${u.peerId}`, samples: u.samples, opts: { language: this.opts.language, audioCtx: this.opts.audioCtx ?? 'auto' } })
       .then(async (t) => {
         const text = t.text.trim();
-        if (peer) peer.lastUtterance = { startedAt: new Date(u.wallClockStartMs).toISOString(), durationMs, text: isBlankTranscript(text) ? null : text };
+        if (peer) peer.lastUtterance = { startedAt: new Date(this.spokenAt(u)).toISOString(), durationMs, text: isBlankTranscript(text) ? null : text };
         if (isBlankTranscript(text)) return;
         const participantId = (await peer?.joined) ?? undefined;
         await this.deps.commit(() =>
@@ -167,7 +176,7 @@ export class SessionBot {
             type: 'user',
             participantId,
             senderName: peer?.displayName ?? null,
-            timestamp: new Date(u.wallClockStartMs).toISOString(),
+            timestamp: new Date(this.spokenAt(u)).toISOString(),
             language: t.language,
           }, 'bot'),
         );

@@ -40,6 +40,11 @@ export interface CortexConfig {
   webhookBreakerCooldownMs: number;
   /** Refuse webhook targets on loopback, private and link-local addresses (default: allowed, for on-prem receivers). */
   webhookBlockPrivateTargets: boolean;
+  /** Speech to text for the bot: the local whisper.cpp engine, or an OpenAI-compatible endpoint. */
+  transcriptionEngine: 'whisper' | 'openai';
+  /** Base URL of the OpenAI-compatible endpoint (e.g. https://api.openai.com/v1). */
+  openaiUrl: string | null;
+  openaiModel: string;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -65,6 +70,9 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   webhookBreakerThreshold: 5,
   webhookBreakerCooldownMs: 30_000,
   webhookBlockPrivateTargets: false,
+  transcriptionEngine: 'whisper',
+  openaiUrl: null,
+  openaiModel: 'whisper-1',
 };
 
 const ENV: Record<string, keyof CortexConfig> = {
@@ -81,6 +89,9 @@ const ENV: Record<string, keyof CortexConfig> = {
   CORTEX_WEBHOOK_BREAKER_THRESHOLD: 'webhookBreakerThreshold',
   CORTEX_WEBHOOK_BREAKER_COOLDOWN_MS: 'webhookBreakerCooldownMs',
   CORTEX_WEBHOOK_BLOCK_PRIVATE: 'webhookBlockPrivateTargets',
+  CORTEX_TRANSCRIPTION_ENGINE: 'transcriptionEngine',
+  CORTEX_OPENAI_URL: 'openaiUrl',
+  CORTEX_OPENAI_MODEL: 'openaiModel',
 };
 
 const INTEGER_KEYS: ReadonlySet<keyof CortexConfig> = new Set([
@@ -132,6 +143,9 @@ export function loadConfig(overrides: Partial<CortexConfig> = {}, env: NodeJS.Pr
     throw new Error('config: webhookRetryScheduleMs must be a list of 1–50 non-negative integers (milliseconds)');
   }
   if (config.webhookConcurrency < 1) throw new Error('config: webhookConcurrency must be at least 1');
+  if (config.transcriptionEngine !== 'whisper' && config.transcriptionEngine !== 'openai') {
+    throw new Error(`config: transcriptionEngine must be "whisper" or "openai", got "${String(config.transcriptionEngine)}"`);
+  }
   return config;
 }
 

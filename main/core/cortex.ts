@@ -61,7 +61,13 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     }
   }
 
-  const bots = new BotManager({ domain, events, models: models.store, bus, logger, odinAccessKey: process.env.CORTEX_ODIN_ACCESS_KEY });
+  if (config.transcriptionEngine === 'openai' && !config.openaiUrl) throw new Error('config: transcriptionEngine "openai" needs openaiUrl (CORTEX_OPENAI_URL)');
+  const bots = new BotManager({
+    domain, events, models: models.store, bus, logger,
+    // Secrets come from the environment only, never from config.json or the database.
+    odinAccessKey: process.env.CORTEX_ODIN_ACCESS_KEY,
+    openai: config.transcriptionEngine === 'openai' ? { url: config.openaiUrl!, apiKey: process.env.CORTEX_OPENAI_API_KEY, model: config.openaiModel } : null,
+  });
 
   const { app, hub, purgeIdempotency } = await buildApi({
     db,

@@ -83,3 +83,36 @@ test('a session with an adapter sends the bot in: no model → error status; wit
   const ps = (await s.api('GET', `${P}/sessions/${second.id}/participants`)).json.items;
   assert.deepEqual(ps.map((p: J) => [p.externalUserId, p.displayName, p.leftAt !== null]), [['ann#7', 'Ann', true]]);
 });
+
+test('with an OpenAI-compatible endpoint (a local stand-in), transcripts become messages from the right speaker', { skip: espeakMissing() }, async () => {
+  const { createServer } = await import('node:http');
+  let calls = 0;
+  const stt = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ text: ` line ${calls}.`, language: 'english' }));
+    });
+  });
+  await new Promise<void>((r) => stt.listen(0, '127.0.0.1', () => r()));
+  const port = (stt.address() as { port: number }).port;
+  const srv = await startServer({ transcriptionEngine: 'openai', openaiUrl: `http://127.0.0.1:${port}/v1` });
+  try {
+    const voice = layout([trim(speak('report that player', 'en-us')), trim(speak('he is cheating', 'en-us'))], [2000], 300, 2000);
+    const wav = join(srv.dataDir, 'zed.wav');
+    writeFileSync(wav, encodeWav(voice.pcm.samples, voice.pcm.rate));
+    const session = (await srv.api('POST', `${P}/sessions`, { body: { adapter: 'file', adapterConfig: { realtime: false, peers: [{ peerId: 'z', userId: 'zed#1', displayName: 'Zed', path: wav }] } } })).json;
+    await until(async () => ((await srv.api('GET', `${P}/sessions/${session.id}/bot`)).json.state === 'stopped' ? true : null), 'bot done');
+    const msgs = (await srv.api('GET', `${P}/sessions/${session.id}/messages`)).json.items as J[];
+    assert.deepEqual(msgs.map((m) => [m.content, m.senderName, m.language, m.type]).sort(), [['line 1.', 'Zed', 'en', 'user'], ['line 2.', 'Zed', 'en', 'user']]);
+    const zed = (await srv.api('GET', `${P}/sessions/${session.id}/participants`)).json.items[0];
+    assert.ok(msgs.every((m) => m.participantId === zed.id));
+    // The message time is the utterance start, so the second phrase starts later.
+    const times = msgs.map((m) => Date.parse(m.timestamp)).sort();
+    assert.ok(times[1]! - times[0]! >= 1500, `utterance starts ${times[1]! - times[0]!} ms apart`);
+  } finally {
+    await srv.close();
+    stt.close();
+  }
+});

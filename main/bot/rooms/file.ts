@@ -34,6 +34,10 @@ export class FileRoom implements RoomAdapter {
 
   constructor(private readonly opts: FileRoomOptions) {}
 
+  get clock(): 'wall' | 'stream' {
+    return this.opts.realtime ? 'wall' : 'stream';
+  }
+
   async join(h: RoomHandlers): Promise<void> {
     if (this.opts.peers.length === 0) throw new RoomJoinError('the file adapter needs at least one peer file');
     const files: { peer: RoomPeer; wav: Wav }[] = [];

@@ -37,6 +37,11 @@ export interface RoomHandlers {
 
 export interface RoomAdapter {
   readonly kind: 'odin' | 'zmq' | 'file';
+  /**
+   * 'wall': audio arrives as it is spoken (live rooms, real-time replay). 'stream': faster than
+   * real time, so an utterance's time is the join time plus its position in the stream.
+   */
+  readonly clock?: 'wall' | 'stream';
   join(handlers: RoomHandlers): Promise<void>;
   leave(): Promise<void>;
 }

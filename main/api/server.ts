@@ -27,6 +27,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { modelRoutes } from './routes/models.js';
 import type { ModelService } from '../bot/model-service.js';
 import type { BotManager } from '../bot/manager.js';
+import type { EvidenceStore } from '../bot/evidence.js';
 import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
 
@@ -48,6 +49,8 @@ export interface ApiOptions {
   models: ModelService;
   /** Transcription bots, for `GET …/sessions/{id}/bot`. */
   bots: BotManager;
+  /** Utterance audio kept as evidence, for `GET …/messages/{id}/audio`. */
+  evidence: EvidenceStore;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -181,7 +184,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     modelRoutes(api, o.models);
   }, { prefix: '/api' });
   await app.register(async (project) => {
-    sessionRoutes(project, deps, o.bots);
+    sessionRoutes(project, deps, o.bots, o.evidence);
     participantRoutes(project, deps);
     sanctionRoutes(project, deps);
     gatheringRoutes(project, deps);

@@ -15,6 +15,7 @@ import { loadVadModel, type VadModel } from './audio/vad.js';
 import type { TranscriptionEngine } from './engine/types.js';
 import { OpenAiEngine } from './engine/openai.js';
 import { WhisperEngine } from './engine/whisper.js';
+import type { EvidenceStore } from './evidence.js';
 import type { ModelStore } from './models.js';
 import { TranscriptionQueue, type QueueStats } from './queue.js';
 import { FileRoom } from './rooms/file.js';
@@ -42,6 +43,7 @@ export interface BotManagerDeps {
   /** Use an OpenAI-compatible endpoint instead of the local engine (no model file needed). */
   openai?: { url: string; apiKey?: string; model: string } | null;
   queueCapacity?: number;
+  evidence?: EvidenceStore;
 }
 
 export const NO_MODEL = 'no Whisper model: import one or download tiny.en (see /api/models)';
@@ -132,7 +134,7 @@ export class BotManager {
       this.vad ??= loadVadModel();
       const vadModel = await this.vad;
       bot = new SessionBot(
-        { domain: this.deps.domain, commit: (fn) => this.deps.events.commit(fn), queue, vadModel, logger: this.deps.logger, onStatus: (st) => this.setStatus(s, st) },
+        { domain: this.deps.domain, commit: (fn) => this.deps.events.commit(fn), queue, vadModel, logger: this.deps.logger, onStatus: (st) => this.setStatus(s, st), evidence: this.deps.evidence },
         { scope, sessionId: s.id, adapter: this.adapterFor(s) },
       );
     } catch (err) {

@@ -11,6 +11,7 @@ import type { Utterance } from './audio/utterances.js';
 import type { VadModel } from './audio/vad.js';
 import { isBlankTranscript, QueueFullError, type TranscriptionQueue } from './queue.js';
 import type { RoomAdapter, RoomPeer } from './rooms/types.js';
+import type { EvidenceStore } from './evidence.js';
 
 export type BotState = 'joining' | 'listening' | 'error' | 'stopped';
 
@@ -39,6 +40,8 @@ export interface SessionBotDeps {
   vadModel: VadModel;
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   onStatus: (s: BotStatus) => void;
+  /** Keeps each transcribed utterance's audio (when enabled). */
+  evidence?: EvidenceStore;
 }
 
 export interface SessionBotOptions {
@@ -170,16 +173,24 @@ export class SessionBot {
         if (peer) peer.lastUtterance = { startedAt: new Date(this.spokenAt(u)).toISOString(), durationMs, text: isBlankTranscript(text) ? null : text };
         if (isBlankTranscript(text)) return;
         const participantId = (await peer?.joined) ?? undefined;
-        await this.deps.commit(() =>
-          this.deps.domain.messages.create(scope, sessionId, {
-            content: text,
-            type: 'user',
-            participantId,
-            senderName: peer?.displayName ?? null,
-            timestamp: new Date(this.spokenAt(u)).toISOString(),
-            language: t.language,
-          }, 'bot'),
-        );
+        const clip = this.deps.evidence?.enabled ? await this.deps.evidence.stage(u.samples, u.sampleRate).catch(() => null) : null;
+        try {
+          const message = await this.deps.commit(() =>
+            this.deps.domain.messages.create(scope, sessionId, {
+              content: text,
+              type: 'user',
+              participantId,
+              senderName: peer?.displayName ?? null,
+              timestamp: new Date(this.spokenAt(u)).toISOString(),
+              language: t.language,
+              hasDebugAudio: clip !== null,
+            }, 'bot'),
+          );
+          await clip?.commit(message.id);
+        } catch (err) {
+          await clip?.discard();
+          throw err;
+        }
       })
       .catch((err: Error) => {
         const level = err instanceof QueueFullError ? 'warn' : 'error';

@@ -45,6 +45,8 @@ export interface CortexConfig {
   /** Base URL of the OpenAI-compatible endpoint (e.g. https://api.openai.com/v1). */
   openaiUrl: string | null;
   openaiModel: string;
+  /** Days the audio of each transcribed utterance is kept as evidence (0 = none). */
+  evidenceRetentionDays: number;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -73,6 +75,7 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   transcriptionEngine: 'whisper',
   openaiUrl: null,
   openaiModel: 'whisper-1',
+  evidenceRetentionDays: 0,
 };
 
 const ENV: Record<string, keyof CortexConfig> = {
@@ -92,11 +95,12 @@ const ENV: Record<string, keyof CortexConfig> = {
   CORTEX_TRANSCRIPTION_ENGINE: 'transcriptionEngine',
   CORTEX_OPENAI_URL: 'openaiUrl',
   CORTEX_OPENAI_MODEL: 'openaiModel',
+  CORTEX_EVIDENCE_RETENTION_DAYS: 'evidenceRetentionDays',
 };
 
 const INTEGER_KEYS: ReadonlySet<keyof CortexConfig> = new Set([
   'port', 'sseHeartbeatMs', 'sseMaxBufferedBytes', 'sseMaxLagMs', 'sweepIntervalMs',
-  'webhookTimeoutMs', 'webhookConcurrency', 'webhookBreakerThreshold', 'webhookBreakerCooldownMs',
+  'webhookTimeoutMs', 'webhookConcurrency', 'webhookBreakerThreshold', 'webhookBreakerCooldownMs', 'evidenceRetentionDays',
 ]);
 
 const nonNegativeInt = (key: string, value: string): number => {

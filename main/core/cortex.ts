@@ -6,6 +6,7 @@ import { buildApi } from '../api/server.js';
 import { startBus, type BusHost } from '../bus/host.js';
 import { createDomain, type Domain } from '../domain/index.js';
 import { EventLog } from '../events/log.js';
+import { EvidenceStore } from '../bot/evidence.js';
 import { BotManager } from '../bot/manager.js';
 import { ModelService } from '../bot/model-service.js';
 import { ModelStore } from '../bot/models.js';
@@ -62,8 +63,9 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   }
 
   if (config.transcriptionEngine === 'openai' && !config.openaiUrl) throw new Error('config: transcriptionEngine "openai" needs openaiUrl (CORTEX_OPENAI_URL)');
+  const evidence = new EvidenceStore(config.dataDir, config.evidenceRetentionDays);
   const bots = new BotManager({
-    domain, events, models: models.store, bus, logger,
+    domain, events, models: models.store, bus, logger, evidence,
     // Secrets come from the environment only, never from config.json or the database.
     odinAccessKey: process.env.CORTEX_ODIN_ACCESS_KEY,
     openai: config.transcriptionEngine === 'openai' ? { url: config.openaiUrl!, apiKey: process.env.CORTEX_OPENAI_API_KEY, model: config.openaiModel } : null,
@@ -81,12 +83,19 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     outbox,
     models,
     bots,
+    evidence,
   });
   outbox.start();
   bots.start(domain.sessions.runningWithBots());
 
-  // Time-driven changes: sanction expiries, idle sessions, stale idempotency records.
+  // Time-driven changes: sanction expiries, idle sessions, stale idempotency records, and
+  // (every 10 minutes: it scans a directory) expired evidence clips.
+  let lastEvidenceSweep = 0;
   const sweep = setInterval(() => {
+    if (Date.now() - lastEvidenceSweep > 600_000) {
+      lastEvidenceSweep = Date.now();
+      evidence.sweep().catch((err: unknown) => logger.warn({ err }, 'evidence sweep failed'));
+    }
     try {
       domain.sanctions.emitExpired();
       domain.sessions.endIdle();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeWav } from '../../main/bot/rooms/wav.js';
+import { encodeWav, parseWav } from '../../main/bot/rooms/wav.js';
 import { NO_MODEL } from '../../main/bot/manager.js';
 import { espeakMissing, layout, speak, trim } from '../bot/audio/speech.js';
 import { needsTestModel, TEST_MODEL } from '../support/shared-models.js';
@@ -97,7 +97,7 @@ test('with an OpenAI-compatible endpoint (a local stand-in), transcripts become 
   });
   await new Promise<void>((r) => stt.listen(0, '127.0.0.1', () => r()));
   const port = (stt.address() as { port: number }).port;
-  const srv = await startServer({ transcriptionEngine: 'openai', openaiUrl: `http://127.0.0.1:${port}/v1` });
+  const srv = await startServer({ transcriptionEngine: 'openai', openaiUrl: `http://127.0.0.1:${port}/v1`, evidenceRetentionDays: 1 });
   try {
     const voice = layout([trim(speak('report that player', 'en-us')), trim(speak('he is cheating', 'en-us'))], [2000], 300, 2000);
     const wav = join(srv.dataDir, 'zed.wav');
@@ -108,6 +108,18 @@ test('with an OpenAI-compatible endpoint (a local stand-in), transcripts become 
     assert.deepEqual(msgs.map((m) => [m.content, m.senderName, m.language, m.type]).sort(), [['line 1.', 'Zed', 'en', 'user'], ['line 2.', 'Zed', 'en', 'user']]);
     const zed = (await srv.api('GET', `${P}/sessions/${session.id}/participants`)).json.items[0];
     assert.ok(msgs.every((m) => m.participantId === zed.id));
+    // Evidence: each message's utterance audio, as a WAV.
+    for (const m of msgs) {
+      assert.equal(m.hasDebugAudio, true);
+      const res = await fetch(`${srv.url}${P}/sessions/${session.id}/messages/${m.id}/audio`, { headers: { 'x-api-key': srv.key } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'audio/wav');
+      const clip = parseWav(new Uint8Array(await res.arrayBuffer()));
+      assert.equal(clip.sampleRate, 16000);
+      assert.ok(clip.samples.length / 16000 > 0.8 && clip.samples.length / 16000 < 4, `clip of ${clip.samples.length / 16000} s`);
+    }
+    const typed = (await srv.api('POST', `${P}/sessions/${session.id}/messages`, { body: { content: 'typed' } })).json;
+    assertProblem(await srv.api('GET', `${P}/sessions/${session.id}/messages/${typed.id}/audio`), 404, 'params/messageId');
     // The message time is the utterance start, so the second phrase starts later.
     const times = msgs.map((m) => Date.parse(m.timestamp)).sort();
     assert.ok(times[1]! - times[0]! >= 1500, `utterance starts ${times[1]! - times[0]!} ms apart`);

@@ -5,7 +5,8 @@ import {
 } from '../../../common/schemas.js';
 import { ProblemError } from '../../core/errors.js';
 import type { BotManager } from '../../bot/manager.js';
-import { actorOf, noContent, params, responses, scopeOf, type Api, type RouteDeps } from './common.js';
+import type { EvidenceStore } from '../../bot/evidence.js';
+import { actorOf, noContent, params, problemResponses, responses, scopeOf, type Api, type RouteDeps } from './common.js';
 
 const SessionParticipant = Type.Intersect([Participant, Type.Object({ sessionJoinedAt: Type.String(), leftAt: Type.Union([Type.String(), Type.Null()]) })]);
 
@@ -33,7 +34,7 @@ const BotView = Type.Object({
 });
 
 /** Sessions, their messages, participants, annotations and transcription bot. */
-export function sessionRoutes(app: Api, { domain, commit }: RouteDeps, bots: BotManager): void {
+export function sessionRoutes(app: Api, { domain, commit }: RouteDeps, bots: BotManager, evidence: EvidenceStore): void {
   const { sessions, messages, participants, annotations } = domain;
   const s = { tags: ['sessions'] };
   app.get('/sessions/:sessionId/bot', { config: { scope: 'sessions' }, schema: { ...s, params: params('sessionId'), response: responses(200, BotView) } },
@@ -42,6 +43,15 @@ export function sessionRoutes(app: Api, { domain, commit }: RouteDeps, bots: Bot
       if (!session.adapter) throw new ProblemError('not_found', 'this session has no transcription bot (it was created without an adapter)', 'params/sessionId');
       return bots.view(session.id) ?? { state: 'stopped' as const, reason: session.startedAt ? null : 'not started', adapter: session.adapter, peers: [], queue: null };
     });
+  app.get('/sessions/:sessionId/messages/:messageId/audio', {
+    config: { scope: 'messages' },
+    schema: { tags: ['messages'], params: params('sessionId', 'messageId'), produces: ['audio/wav'], response: { ...problemResponses, 200: Type.Unsafe({ type: 'string', format: 'binary' }) } },
+  }, async (req, reply) => {
+    const m = messages.get(scopeOf(req), req.params.sessionId, req.params.messageId);
+    const clip = m.hasDebugAudio ? await evidence.open(m.id) : null;
+    if (!clip) throw new ProblemError('not_found', m.hasDebugAudio ? 'the audio of this message has expired' : 'no audio was kept for this message', 'params/messageId');
+    return reply.type('audio/wav').header('content-length', String(clip.size)).send(clip.stream);
+  });
   const m = { tags: ['messages'] };
 
   app.get('/sessions', { config: { scope: 'sessions' }, schema: { ...s, params: params(), querystring: SessionListQuery, response: responses(200, Page(Session)) } },

@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import { loadVadModel, type VadModel } from '../../main/bot/audio/vad.js';
 import type { Transcription } from '../../main/bot/engine/types.js';
 import { TranscriptionQueue } from '../../main/bot/queue.js';
+import { WhisperEngine } from '../../main/bot/engine/whisper.js';
+import { needsTestModel, TEST_MODEL } from '../support/shared-models.js';
 import { FileRoom } from '../../main/bot/rooms/file.js';
 import { encodeWav } from '../../main/bot/rooms/wav.js';
 import { SessionBot, type BotStatus } from '../../main/bot/session-bot.js';
@@ -88,4 +90,49 @@ test('two speakers → one message per utterance, each attributed to its speaker
   annMs.forEach((ms, i) => assert.ok(Math.abs(ms - annTruth[i]!) < 400, `Ann utterance ${ms} ms vs ${annTruth[i]} ms`));
   assert.equal(of('ann#1')[0]!.senderName, 'Ann');
   assert.ok(queue.stats().processed >= 3);
+});
+
+test('the real engine killed mid-utterance: restarted, the utterance retried, no speaker loses anything', { skip: skip || needsTestModel }, async () => {
+  const scope = { tenantId: cortex.tenantId, projectId: cortex.projectId };
+  const session = await cortex.events.commit(() => cortex.domain.sessions.create(scope, { title: 'engine crash' }));
+  const a = layout([trim(speak('first thing', 'en-us')), trim(speak('second thing', 'en-us'))], [2000], 300, 2000);
+  const b = layout([trim(speak('another voice here', 'en-gb'))], [], 1000, 2500);
+  writeFileSync(join(dir, 'ka.wav'), encodeWav(a.pcm.samples, a.pcm.rate));
+  writeFileSync(join(dir, 'kb.wav'), encodeWav(b.pcm.samples, b.pcm.rate));
+  const whisper = new WhisperEngine({ modelPath: TEST_MODEL! });
+  let killed = false;
+  // Kill the engine process 30 ms into the first transcription.
+  const engine = {
+    name: 'whisper (killed once)',
+    transcribe: (pcm: Float32Array, o: object) => {
+      if (!killed) {
+        killed = true;
+        setTimeout(() => {
+          if (whisper.pid) process.kill(whisper.pid, 'SIGKILL');
+        }, 30);
+      }
+      return whisper.transcribe(pcm, o);
+    },
+    close: () => whisper.close(),
+  };
+  const queue = new TranscriptionQueue(engine, { capacity: 16 });
+  const emitted: string[] = [];
+  const bot = new SessionBot(
+    { domain: cortex.domain, commit: (fn) => cortex.events.commit(fn), queue, vadModel: vad, logger: { info() {}, warn() {}, error() {} }, onStatus: () => {} },
+    { scope, sessionId: session.id, adapter: new FileRoom({ realtime: false, peers: [{ peerId: 'a', path: join(dir, 'ka.wav') }, { peerId: 'b', path: join(dir, 'kb.wav') }] }) },
+  );
+  try {
+    await whisper.transcribe(new Float32Array(16000), {}); // warm: the kill must hit a running engine
+    await bot.start();
+    for (let i = 0; i < 400 && bot.state.state !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    await bot.stop();
+    for (const p of bot.peerStates()) if (p.lastUtterance) emitted.push(p.peerId);
+    const stats = queue.stats();
+    assert.ok(killed, 'the engine was killed during a transcription');
+    assert.equal(stats.failed, 0, 'the killed utterance was retried on the restarted engine');
+    assert.equal(stats.processed, 3, 'every utterance of both speakers was transcribed');
+    assert.deepEqual(emitted.sort(), ['a', 'b']);
+  } finally {
+    await whisper.close();
+  }
 });

@@ -335,6 +335,23 @@ export const GatheringMemberUpdate = Type.Object(
 
 // ---- events & health ---------------------------------------------------------
 
+// ---- transcription bot settings (per project) ------------------------------------
+
+const botSettingFields = {
+  language: Nullable(Type.String({ pattern: '^[a-z]{2,3}$', description: 'ISO 639-1 code; null = detect (English-only models: en)' })),
+  model: Nullable(Type.String({ minLength: 1, maxLength: 100, description: 'installed model name (see /api/models); null = the default (tiny.en, else the first)' })),
+  audioCtx: Type.Union([Type.Literal('auto'), Type.Literal('full')], { description: 'auto: scale the encoder context to the utterance (much faster for short ones)' }),
+  preRollMs: Type.Integer({ minimum: 0, maximum: 2000 }),
+  minSilenceMs: Type.Integer({ minimum: 200, maximum: 10_000, description: 'silence that ends an utterance' }),
+  maxUtteranceMs: Type.Integer({ minimum: 1000, maximum: 30_000 }),
+  minSpeechMs: Type.Integer({ minimum: 0, maximum: 5000, description: 'shorter utterances are dropped' }),
+  startThreshold: Type.Number({ minimum: 0.05, maximum: 0.99, description: 'VAD probability where speech starts' }),
+  stopThreshold: Type.Number({ minimum: 0.01, maximum: 0.98, description: 'VAD probability where speech stops (below startThreshold)' }),
+};
+export const BotSettings = Type.Object(botSettingFields);
+export type BotSettings = Static<typeof BotSettings>;
+export const BotSettingsUpdate = Type.Object(Type.Partial(Type.Object(botSettingFields)).properties, { additionalProperties: false, minProperties: 1 });
+
 // ---- webhooks ----------------------------------------------------------------
 
 export const WEBHOOK_AUTH_TYPES = ['none', 'api_key', 'basic_auth', 'custom_headers'] as const;

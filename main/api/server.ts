@@ -28,6 +28,8 @@ import { modelRoutes } from './routes/models.js';
 import type { ModelService } from '../bot/model-service.js';
 import type { BotManager } from '../bot/manager.js';
 import type { EvidenceStore } from '../bot/evidence.js';
+import type { BotSettingsModule } from '../bot/settings.js';
+import { botSettingsRoutes } from './routes/bot-settings.js';
 import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
 
@@ -51,6 +53,8 @@ export interface ApiOptions {
   bots: BotManager;
   /** Utterance audio kept as evidence, for `GET …/messages/{id}/audio`. */
   evidence: EvidenceStore;
+  /** Per-project bot settings. */
+  botSettings: BotSettingsModule;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -189,6 +193,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     sanctionRoutes(project, deps);
     gatheringRoutes(project, deps);
     webhookRoutes(project, deps, o.outbox);
+    botSettingsRoutes(project, deps, o.botSettings);
   }, { prefix: '/api/projects/:projectId' });
 
   if (o.staticDir && existsSync(o.staticDir)) {

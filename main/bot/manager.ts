@@ -17,6 +17,7 @@ import { OpenAiEngine } from './engine/openai.js';
 import { WhisperEngine } from './engine/whisper.js';
 import type { EvidenceStore } from './evidence.js';
 import type { ModelStore } from './models.js';
+import type { BotSettingsModule } from './settings.js';
 import { TranscriptionQueue, type QueueStats } from './queue.js';
 import { FileRoom } from './rooms/file.js';
 import { OdinRoom } from './rooms/odin.js';
@@ -44,13 +45,16 @@ export interface BotManagerDeps {
   openai?: { url: string; apiKey?: string; model: string } | null;
   queueCapacity?: number;
   evidence?: EvidenceStore;
+  /** Per-project language, model and utterance settings. */
+  settings: BotSettingsModule;
 }
 
 export const NO_MODEL = 'no Whisper model: import one or download tiny.en (see /api/models)';
 
 export class BotManager {
-  private readonly bots = new Map<string, { bot: SessionBot | null; status: BotStatus; adapter: Session['adapter'] }>();
-  private engine: { modelPath: string; engine: TranscriptionEngine; queue: TranscriptionQueue } | null = null;
+  private readonly bots = new Map<string, { bot: SessionBot | null; status: BotStatus; adapter: Session['adapter']; queue: TranscriptionQueue | null }>();
+  /** One engine (and its fair queue) per model in use, shared by every bot using that model. */
+  private readonly engines = new Map<string, { engine: TranscriptionEngine; queue: TranscriptionQueue }>();
   private vad: Promise<VadModel> | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
@@ -103,45 +107,56 @@ export class BotManager {
     }
   }
 
-  /** The shared engine and queue, for the default model; throws NO_MODEL when there is none. */
-  private async ensureEngine(): Promise<TranscriptionQueue> {
+  /** The engine and queue for a model (by name; null = the default); throws NO_MODEL when none is installed. */
+  private async engineFor(modelName: string | null): Promise<TranscriptionQueue> {
+    let key: string;
+    let make: () => TranscriptionEngine;
     if (this.deps.openai) {
-      if (!this.engine) {
-        const engine = new OpenAiEngine(this.deps.openai);
-        this.engine = { modelPath: engine.name, engine, queue: new TranscriptionQueue(engine, { capacity: this.deps.queueCapacity ?? 64 }) };
-      }
-      return this.engine.queue;
+      const openai = this.deps.openai;
+      key = `openai:${openai.url}`;
+      make = () => new OpenAiEngine(openai);
+    } else {
+      const model = await this.deps.models.resolve(modelName);
+      if (!model) throw new Error(modelName ? `Whisper model "${modelName}" is not installed (see /api/models)` : NO_MODEL);
+      key = model.path;
+      make = () => this.deps.engineFactory?.(model.path) ?? new WhisperEngine({ modelPath: model.path });
     }
-    const model = await this.deps.models.resolve();
-    if (!model) throw new Error(NO_MODEL);
-    if (this.engine?.modelPath === model.path) return this.engine.queue;
-    if (this.engine) {
-      this.engine.queue.close();
-      await this.engine.engine.close();
+    let e = this.engines.get(key);
+    if (!e) {
+      const engine = make();
+      e = { engine, queue: new TranscriptionQueue(engine, { capacity: this.deps.queueCapacity ?? 64 }) };
+      this.engines.set(key, e);
     }
-    const engine = this.deps.engineFactory?.(model.path) ?? new WhisperEngine({ modelPath: model.path });
-    this.engine = { modelPath: model.path, engine, queue: new TranscriptionQueue(engine, { capacity: this.deps.queueCapacity ?? 64 }) };
-    return this.engine.queue;
+    return e.queue;
   }
 
   private async launch(s: Session): Promise<void> {
     if (this.closed || this.bots.get(s.id)?.bot) return;
-    this.bots.set(s.id, { bot: null, status: { state: 'joining', reason: null }, adapter: s.adapter });
+    const entry: { bot: SessionBot | null; status: BotStatus; adapter: Session['adapter']; queue: TranscriptionQueue | null } = { bot: null, status: { state: 'joining', reason: null }, adapter: s.adapter, queue: null };
+    this.bots.set(s.id, entry);
     const scope: ProjectScope = { tenantId: s.tenantId, projectId: s.projectId };
     let bot: SessionBot;
     try {
-      const queue = await this.ensureEngine();
+      const settings = this.deps.settings.get(scope);
+      const queue = await this.engineFor(settings.model);
       this.vad ??= loadVadModel();
       const vadModel = await this.vad;
+      const { preRollMs, minSilenceMs, maxUtteranceMs, minSpeechMs, startThreshold, stopThreshold } = settings;
       bot = new SessionBot(
         { domain: this.deps.domain, commit: (fn) => this.deps.events.commit(fn), queue, vadModel, logger: this.deps.logger, onStatus: (st) => this.setStatus(s, st), evidence: this.deps.evidence },
-        { scope, sessionId: s.id, adapter: this.adapterFor(s) },
+        {
+          scope, sessionId: s.id, adapter: this.adapterFor(s),
+          language: settings.language ?? undefined,
+          audioCtx: settings.audioCtx === 'auto' ? 'auto' : 0,
+          pipeline: { segmenter: { preRollMs, minSilenceMs, maxUtteranceMs, minSpeechMs, startThreshold, stopThreshold } },
+        },
       );
+      entry.queue = queue;
     } catch (err) {
       this.setStatus(s, { state: 'error', reason: (err as Error).message });
       return;
     }
-    this.bots.get(s.id)!.bot = bot;
+    entry.bot = bot;
     await bot.start();
   }
 
@@ -154,15 +169,15 @@ export class BotManager {
   view(sessionId: string): BotView | null {
     const entry = this.bots.get(sessionId);
     if (!entry) return null;
-    return { ...entry.status, adapter: entry.adapter, peers: entry.bot?.peerStates() ?? [], queue: this.engine?.queue.stats() ?? null };
+    return { ...entry.status, adapter: entry.adapter, peers: entry.bot?.peerStates() ?? [], queue: entry.queue?.stats() ?? null };
   }
 
   async close(): Promise<void> {
     this.unsubscribe?.();
     await Promise.allSettled([...this.bots.keys()].map((id) => this.stopBot(id, 'shutting down')));
     this.closed = true;
-    this.engine?.queue.close();
-    await this.engine?.engine.close();
+    for (const e of this.engines.values()) e.queue.close();
+    await Promise.allSettled([...this.engines.values()].map((e) => e.engine.close()));
     if (this.vad) await (await this.vad.catch(() => null))?.release();
   }
 }

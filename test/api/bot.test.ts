@@ -128,3 +128,21 @@ test('with an OpenAI-compatible endpoint (a local stand-in), transcripts become 
     stt.close();
   }
 });
+
+test('per-project bot settings: defaults, partial updates, checks naming the field', async () => {
+  const d = await s.api('GET', `${P}/bot-settings`);
+  assert.equal(d.status, 200, d.text);
+  assert.deepEqual(d.json, { language: null, model: null, audioCtx: 'auto', preRollMs: 300, minSilenceMs: 1500, maxUtteranceMs: 30000, minSpeechMs: 250, startThreshold: 0.5, stopThreshold: 0.35 });
+  const u = await s.api('PATCH', `${P}/bot-settings`, { body: { language: 'de', minSilenceMs: 800, model: 'tiny.en' } });
+  assert.equal(u.status, 200, u.text);
+  assert.equal(u.json.language, 'de');
+  assert.equal(u.json.minSilenceMs, 800);
+  assert.equal((await s.api('GET', `${P}/bot-settings`)).json.model, 'tiny.en');
+  assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: { stopThreshold: 0.9 } }), 400, 'body/stopThreshold');
+  assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: { minSilenceMs: 50 } }), 400, 'body/minSilenceMs');
+  assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: { language: 'German' } }), 400, 'body/language');
+  assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: {} }), 400);
+  assertProblem(await s.api('GET', '/api/projects/nope/bot-settings'), 404);
+  // Reset to the defaults for the other tests.
+  assert.equal((await s.api('PATCH', `${P}/bot-settings`, { body: { language: null, minSilenceMs: 1500, model: null } })).json.model, null);
+});

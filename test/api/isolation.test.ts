@@ -63,6 +63,7 @@ function bodyFor(method: string, template: string): unknown {
     'PATCH /webhooks/{webhookId}': { url: 'http://127.0.0.1:9/HIJACKED' },
     'POST /webhooks/{webhookId}/rotate-secret': {},
     'POST /api/models/import': { path: '/nonexistent/model.bin' },
+    'PATCH /bot-settings': { language: 'fr' },
     'POST /api/models/download': { name: 'no-such-model' },
   };
   return bodies[k];

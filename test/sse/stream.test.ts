@@ -10,11 +10,13 @@ let cortex: Cortex;
 let url: string;
 let key: string;
 const scope = { tenantId: 'local', projectId: 'default' };
+// Long enough that a reading client on a loaded 2-core machine never looks stalled.
+const LAG_MS = 3000;
 
 before(async () => {
   cortex = await startCortex({
     dataDir: mkdtempSync(join(tmpdir(), 'cx-sse-')), port: 0, logLevel: 'silent',
-    sseHeartbeatMs: 100, sseMaxBufferedBytes: 256 * 1024, sseMaxLagMs: 1000,
+    sseHeartbeatMs: 100, sseMaxBufferedBytes: 256 * 1024, sseMaxLagMs: LAG_MS,
   });
   url = await cortex.listen();
   key = cortex.consoleKey;
@@ -98,7 +100,7 @@ test('a client that stops reading falls behind and is closed; others get every e
   for (let i = 0; i < 300; i++) cortex.domain.messages.create(scope, s.id, { content: big });
   // Past sseMaxLagMs the server closes it. A paused client cannot see the FIN until it reads,
   // so read now: a stream the server had kept open would catch up and stay open.
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, LAG_MS + 500));
   slow.resume();
   await Promise.race([slow.ended, new Promise((_, rej) => setTimeout(() => rej(new Error('slow client was not closed')), 5000))]);
   const produced = cortex.events.read({ tenantId: 'local', afterSeq: from, limit: 10_000 }).map((e) => e.seq);

@@ -49,7 +49,9 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   const events = new EventLog(db);
   const domain = createDomain({ db, events });
   const outbox = createOutbox({ db, events }, config, logger, `CortexConsole/${VERSION}`);
-  const models = new ModelService(new ModelStore(config.dataDir), events);
+  // A packaged app may ship models in its resources (Electron sets process.resourcesPath).
+  const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
+  const models = new ModelService(new ModelStore(config.dataDir, resourcesPath ? [join(resourcesPath, 'models')] : []), events);
   const boot = bootstrap(domain, config.dataDir);
   const credential = consoleCredential();
 

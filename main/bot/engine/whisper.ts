@@ -102,6 +102,17 @@ export function scaledAudioCtx(samples: number, nAudioCtx = FULL_AUDIO_CTX): num
 export function defaultEngineBinary(): string {
   const fromEnv = process.env.CORTEX_WHISPER_ENGINE;
   if (fromEnv) return fromEnv;
+  // A packaged app ships the engine in its resources (electron-builder extraResources).
+  const resources = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
+  if (resources) {
+    const packaged = join(resources, 'native', ENGINE_FILE);
+    try {
+      accessSync(packaged, fsConstants.X_OK);
+      return packaged;
+    } catch {
+      // not packaged after all (e.g. `electron .` from a checkout)
+    }
+  }
   let dir = dirname(fileURLToPath(import.meta.url));
   const first = join(dir, 'native', 'build', ENGINE_FILE);
   for (let i = 0; i < 6; i++) {

@@ -165,6 +165,8 @@ export class SessionBot {
     const { scope, sessionId } = this.opts;
     const peer = this.peers.get(u.peerId);
     if (peer) peer.queued++;
+    // Speech is activity, even when it transcribes to nothing: idleTimeout counts silence, not messages.
+    void this.deps.commit(() => this.deps.domain.sessions.touch(sessionId, new Date().toISOString())).catch(() => {});
     const durationMs = u.endMs - u.startMs;
     const work = this.deps.queue
       .push({ speaker: `${sessionId}/${u.peerId}`, samples: u.samples, opts: { language: this.opts.language, audioCtx: this.opts.audioCtx ?? 'auto' } })

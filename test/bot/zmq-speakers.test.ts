@@ -23,22 +23,25 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function speaker(args: string[]): Promise<{ child: ChildProcess; done: Promise<void> }> {
+function speaker(args: string[]): Promise<{ child: ChildProcess; done: Promise<void>; startedAt: Promise<number> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'speaker.ts'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
   let doneResolve!: () => void;
   const done = new Promise<void>((r) => (doneResolve = r));
+  let startResolve!: (t: number) => void;
+  const startedAt = new Promise<number>((r) => (startResolve = r));
   return new Promise((resolve, reject) => {
     lines.on('line', (l) => {
-      if (l === 'ready') resolve({ child, done });
+      if (l === 'ready') resolve({ child, done, startedAt });
+      if (l.startsWith('start ')) startResolve(Number(l.slice(6)));
       if (l === 'done') doneResolve();
     });
     child.once('exit', (code) => reject(new Error(`speaker exited with ${code} before ready`)));
   });
 }
 
-test('two speaker processes → utterances attributed to the right participant', { skip: espeakMissing() }, async () => {
+test('two speaker processes → utterances attributed to the right participant', { skip: espeakMissing() }, async (ctx) => {
   let calls = 0;
   const stt = createServer((req, res) => {
     req.resume();
@@ -54,7 +57,7 @@ test('two speaker processes → utterances attributed to the right participant',
   const s = await startServer({ busEndpoint: endpoint, busRuntimeDir: runtimeDir, transcriptionEngine: 'openai', openaiUrl: `http://127.0.0.1:${(stt.address() as AddressInfo).port}/v1` });
   try {
     // Ann says two things 2 s apart; Bob says one thing while Ann pauses.
-    const ann = layout([trim(speak('push to the objective', 'en-us')), trim(speak('I am going in now', 'en-us'))], [2200], 200, 1800);
+    const ann = layout([trim(speak('push to the objective', 'en-us')), trim(speak('I am going in now', 'en-us'))], [2200], 500, 1800);
     const bob = layout([trim(speak('wait for me please', 'en-gb'))], [], 1600, 2400);
     writeFileSync(join(dir, 'ann.wav'), encodeWav(ann.pcm.samples, ann.pcm.rate));
     writeFileSync(join(dir, 'bob.wav'), encodeWav(bob.pcm.samples, bob.pcm.rate));
@@ -90,6 +93,11 @@ test('two speaker processes → utterances attributed to the right participant',
     const [a1, a2] = per('ann').map(t).sort();
     const b1 = t(per('bob')[0]);
     assert.ok(a1! < b1 && b1 < a2!, 'overlapping turns keep their order');
+    // Boundaries: each message starts at its speech start (known from synthesis) minus the 300 ms pre-roll.
+    const [annStart, bobStart] = [await a.startedAt, await b.startedAt];
+    const expected = [annStart + ann.speech[0]!.startMs, annStart + ann.speech[1]!.startMs, bobStart + bob.speech[0]!.startMs].map((t) => t - 300);
+    ctx.diagnostic(`utterance start − truth (ms): ${[a1!, a2!, b1].map((got, i) => Math.round(got - expected[i]!)).join(', ')}`);
+    [a1!, a2!, b1].forEach((got, i) => assert.ok(Math.abs(got - expected[i]!) <= 150, `utterance ${i}: starts ${got - expected[i]!} ms from the truth (pre-roll included)`));
     // The peers left when their processes stopped publishing.
     await until(async () => ((await s.api('GET', `${P}/sessions/${session.id}/participants`)).json.items as J[]).every((p) => p.leftAt !== null), 'peers left', 10_000);
   } finally {

@@ -293,12 +293,6 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
-  /** One event by its position, or null. */
-  bySeq(seq: number): DomainEvent | null {
-    const row = this.selectSeq.get(seq);
-    return row ? toEvent(row) : null;
-  }
-
   /**
    * The envelope JSON of one event (exactly what {@link eventJson} gives), built around the
    * stored payload text instead of parsing and serializing it again.

@@ -102,16 +102,6 @@ export class DeliveryWorker {
     return this.inFlightTotal;
   }
 
-  /** Breaker state of one subscription, for status views. */
-  laneState(webhookId: string): { inFlight: number; consecutiveFailures: number; pausedUntil: string | null } {
-    const l = this.lanes.get(webhookId);
-    return {
-      inFlight: l?.inFlight ?? 0,
-      consecutiveFailures: l?.failures ?? 0,
-      pausedUntil: l && l.pausedUntil > Date.now() ? new Date(l.pausedUntil).toISOString() : null,
-    };
-  }
-
   /** Stops claiming, aborts requests in flight (their rows stay leased and are retried after restart), records what finished. */
   async close(): Promise<void> {
     if (this.closed) return;

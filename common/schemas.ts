@@ -350,7 +350,17 @@ const botSettingFields = {
 };
 export const BotSettings = Type.Object(botSettingFields);
 export type BotSettings = Static<typeof BotSettings>;
-export const BotSettingsUpdate = Type.Object(Type.Partial(Type.Object(botSettingFields)).properties, { additionalProperties: false, minProperties: 1 });
+export const BotSettingsView = Type.Object({
+  ...botSettingFields,
+  odinAccessKeySet: Type.Boolean({ description: 'whether an ODIN access key is stored (encrypted; it is never shown)' }),
+});
+export const BotSettingsUpdate = Type.Object(
+  {
+    ...Type.Partial(Type.Object(botSettingFields)).properties,
+    odinAccessKey: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 1024, description: 'write-only; stored encrypted; null removes it' }))),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 
 // ---- webhooks ----------------------------------------------------------------
 

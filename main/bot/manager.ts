@@ -99,9 +99,11 @@ export class BotManager {
       case 'zmq':
         if (!this.deps.bus) throw new Error('the zmq adapter needs the ZeroMQ data plane, which is off (busEndpoint)');
         return new ZmqRoom({ roomId: s.externalRoomId!, node: this.deps.bus.node });
-      case 'odin':
-        if (!this.deps.odinAccessKey) throw new Error('the odin adapter needs an ODIN access key (CORTEX_ODIN_ACCESS_KEY)');
-        return new OdinRoom({ accessKey: this.deps.odinAccessKey, roomId: s.externalRoomId!, botUserId: String(cfg.botUserId ?? 'cortex-bot'), gateway: s.gateway ?? undefined });
+      case 'odin': {
+        const accessKey = this.deps.settings.odinAccessKey({ tenantId: s.tenantId, projectId: s.projectId }) ?? this.deps.odinAccessKey;
+        if (!accessKey) throw new Error('the odin adapter needs an ODIN access key: set odinAccessKey in the project\'s bot-settings (or CORTEX_ODIN_ACCESS_KEY)');
+        return new OdinRoom({ accessKey, roomId: s.externalRoomId!, botUserId: String(cfg.botUserId ?? 'cortex-bot'), gateway: s.gateway ?? undefined });
+      }
       default:
         throw new Error(`unknown adapter ${String(s.adapter)}`);
     }

@@ -5,6 +5,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { BotSettings, BotSettingsUpdate } from '../../common/schemas.js';
+import type { SecretStore } from '../core/secrets.js';
 import { invalid } from '../core/errors.js';
 import type { DomainDeps, ProjectScope } from '../domain/context.js';
 import { nowIso } from '../store/ids.js';
@@ -22,7 +23,9 @@ export const DEFAULT_BOT_SETTINGS: Readonly<BotSettings> = Object.freeze({
   stopThreshold: DEFAULT_SEGMENTER_SETTINGS.stopThreshold,
 });
 
-export function createBotSettings({ db }: DomainDeps) {
+const odinKeyName = (scope: ProjectScope) => `odin-access-key:${scope.tenantId}:${scope.projectId}`;
+
+export function createBotSettings({ db }: DomainDeps, secrets: SecretStore) {
   const get = db.prepare<[string, string], { settings: string }>('SELECT settings FROM project_bot_settings WHERE tenant_id = ? AND project_id = ?');
   const put = db.prepare(
     `INSERT INTO project_bot_settings (tenant_id, project_id, settings, updated_at) VALUES (?, ?, ?, ?)
@@ -36,8 +39,20 @@ export function createBotSettings({ db }: DomainDeps) {
       return { ...DEFAULT_BOT_SETTINGS, ...stored(scope) };
     },
 
-    /** Merges `patch` into the project's settings; `null` for a nullable field resets it. */
-    update(scope: ProjectScope, patch: Static<typeof BotSettingsUpdate>): BotSettings {
+    /** The project's ODIN access key, decrypted (for the bot only; never returned by the API). */
+    odinAccessKey(scope: ProjectScope): string | null {
+      return secrets.get(odinKeyName(scope));
+    },
+
+    /** What the API shows: the settings, and whether a key is stored (never the key). */
+    view(scope: ProjectScope): BotSettings & { odinAccessKeySet: boolean } {
+      return { ...this.get(scope), odinAccessKeySet: secrets.has(odinKeyName(scope)) };
+    },
+
+    /** Merges `patch` into the project's settings; `null` for a nullable field resets it. Call inside a write. */
+    update(scope: ProjectScope, input: Static<typeof BotSettingsUpdate>): BotSettings & { odinAccessKeySet: boolean } {
+      const { odinAccessKey, ...patch } = input;
+      if (odinAccessKey !== undefined) secrets.set(odinKeyName(scope), odinAccessKey);
       const next = { ...stored(scope), ...patch };
       const effective = { ...DEFAULT_BOT_SETTINGS, ...next };
       if (effective.stopThreshold >= effective.startThreshold) {
@@ -46,7 +61,7 @@ export function createBotSettings({ db }: DomainDeps) {
       if (effective.minSpeechMs >= effective.maxUtteranceMs) throw invalid('body/minSpeechMs', 'must be shorter than maxUtteranceMs');
       const diff = Object.fromEntries(Object.entries(next).filter(([k, v]) => DEFAULT_BOT_SETTINGS[k as keyof BotSettings] !== v));
       put.run(scope.tenantId, scope.projectId, JSON.stringify(diff), nowIso());
-      return effective;
+      return { ...effective, odinAccessKeySet: secrets.has(odinKeyName(scope)) };
     },
   };
 }

@@ -9,6 +9,7 @@ import { EventLog } from '../events/log.js';
 import { EvidenceStore } from '../bot/evidence.js';
 import { BotManager } from '../bot/manager.js';
 import { createBotSettings } from '../bot/settings.js';
+import { SecretStore } from './secrets.js';
 import { ModelService } from '../bot/model-service.js';
 import { ModelStore } from '../bot/models.js';
 import { createOutbox, type Outbox } from '../outbox/index.js';
@@ -67,10 +68,10 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
 
   if (config.transcriptionEngine === 'openai' && !config.openaiUrl) throw new Error('config: transcriptionEngine "openai" needs openaiUrl (CORTEX_OPENAI_URL)');
   const evidence = new EvidenceStore(config.dataDir, config.evidenceRetentionDays);
-  const botSettings = createBotSettings({ db, events });
+  const botSettings = createBotSettings({ db, events }, new SecretStore(db, config.dataDir));
   const bots = new BotManager({
     domain, events, models: models.store, bus, logger, evidence, settings: botSettings,
-    // Secrets come from the environment only, never from config.json or the database.
+    // Secrets never come from config.json: the ODIN key is a project's encrypted setting, or the environment.
     odinAccessKey: process.env.CORTEX_ODIN_ACCESS_KEY,
     openai: config.transcriptionEngine === 'openai' ? { url: config.openaiUrl!, apiKey: process.env.CORTEX_OPENAI_API_KEY, model: config.openaiModel } : null,
   });

@@ -132,7 +132,7 @@ test('with an OpenAI-compatible endpoint (a local stand-in), transcripts become 
 test('per-project bot settings: defaults, partial updates, checks naming the field', async () => {
   const d = await s.api('GET', `${P}/bot-settings`);
   assert.equal(d.status, 200, d.text);
-  assert.deepEqual(d.json, { language: null, model: null, audioCtx: 'auto', preRollMs: 300, minSilenceMs: 1500, maxUtteranceMs: 30000, minSpeechMs: 250, startThreshold: 0.5, stopThreshold: 0.35 });
+  assert.deepEqual(d.json, { language: null, model: null, audioCtx: 'auto', preRollMs: 300, minSilenceMs: 1500, maxUtteranceMs: 30000, minSpeechMs: 250, startThreshold: 0.5, stopThreshold: 0.35, odinAccessKeySet: false });
   const u = await s.api('PATCH', `${P}/bot-settings`, { body: { language: 'de', minSilenceMs: 800, model: 'tiny.en' } });
   assert.equal(u.status, 200, u.text);
   assert.equal(u.json.language, 'de');
@@ -143,6 +143,25 @@ test('per-project bot settings: defaults, partial updates, checks naming the fie
   assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: { language: 'German' } }), 400, 'body/language');
   assertProblem(await s.api('PATCH', `${P}/bot-settings`, { body: {} }), 400);
   assertProblem(await s.api('GET', '/api/projects/nope/bot-settings'), 404);
+  // The ODIN access key: write-only, stored encrypted, used by odin sessions.
+  const odin = { adapter: 'odin', externalRoomId: 'room-1' };
+  const noKey = (await s.api('POST', `${P}/sessions`, { body: odin })).json;
+  const noKeyBot = await until(async () => {
+    const v = (await s.api('GET', `${P}/sessions/${noKey.id}/bot`)).json;
+    return v.state === 'error' ? v : null;
+  }, 'odin without a key', 10_000);
+  assert.match(noKeyBot.reason, /ODIN access key/);
+  const withKey = await s.api('PATCH', `${P}/bot-settings`, { body: { odinAccessKey: 'AQ-secret-odin-key' } });
+  assert.equal(withKey.json.odinAccessKeySet, true);
+  assert.ok(!withKey.text.includes('AQ-secret-odin-key') && !(await s.api('GET', `${P}/bot-settings`)).text.includes('AQ-secret-odin-key'));
+  const keyed = (await s.api('POST', `${P}/sessions`, { body: odin })).json;
+  const keyedBot = await until(async () => {
+    const v = (await s.api('GET', `${P}/sessions/${keyed.id}/bot`)).json;
+    return v.state === 'error' ? v : null;
+  }, 'odin with a key', 10_000);
+  assert.match(keyedBot.reason, /@4players\/odin-nodejs/, 'with a key, the missing SDK is what stops it');
+  assert.ok(!keyedBot.reason.includes('AQ-secret'));
+  assert.equal((await s.api('PATCH', `${P}/bot-settings`, { body: { odinAccessKey: null } })).json.odinAccessKeySet, false);
   // Reset to the defaults for the other tests.
   assert.equal((await s.api('PATCH', `${P}/bot-settings`, { body: { language: null, minSilenceMs: 1500, model: null } })).json.model, null);
 });

@@ -1,4 +1,4 @@
-import { BotSettings, BotSettingsUpdate } from '../../../common/schemas.js';
+import { BotSettingsUpdate, BotSettingsView } from '../../../common/schemas.js';
 import type { BotSettingsModule } from '../../bot/settings.js';
 import { params, responses, scopeOf, type Api, type RouteDeps } from './common.js';
 
@@ -6,7 +6,7 @@ import { params, responses, scopeOf, type Api, type RouteDeps } from './common.j
 export function botSettingsRoutes(app: Api, { commit }: RouteDeps, settings: BotSettingsModule): void {
   const t = { tags: ['sessions'] };
   const c = { scope: 'sessions' as const };
-  app.get('/bot-settings', { config: c, schema: { ...t, params: params(), response: responses(200, BotSettings) } }, async (req) => settings.get(scopeOf(req)));
-  app.patch('/bot-settings', { config: c, schema: { ...t, params: params(), body: BotSettingsUpdate, response: responses(200, BotSettings) } },
+  app.get('/bot-settings', { config: c, schema: { ...t, params: params(), response: responses(200, BotSettingsView) } }, async (req) => settings.view(scopeOf(req)));
+  app.patch('/bot-settings', { config: c, schema: { ...t, params: params(), body: BotSettingsUpdate, response: responses(200, BotSettingsView) } },
     async (req) => commit(() => settings.update(scopeOf(req), req.body)));
 }

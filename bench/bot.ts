@@ -71,8 +71,8 @@
  *   BENCH_SEED=1                    PRNG seed (speaker schedules, noise)
  *   BENCH_RESULTS_DIR=dir           write results there instead of bench/results
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { checksTable, cpuMs, envNum, git, round, table, writeResults } from './common.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -91,15 +91,7 @@ import { BenchRoom, buildTrack, clip16k, phrasePool, rng, type Phrase, type Span
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? resolve(process.env.BENCH_RESULTS_DIR) : join(HERE, 'results');
 
-function envNum(name: string, def: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 function envList(name: string, def: number[], min = 0): number[] {
   const raw = process.env[name];
@@ -141,10 +133,6 @@ const CFG = {
 };
 const TARGETS = { flushToReadyP95Ms: 400, flushToReadySeconds: 3, endOfSpeechP95Ms: SILENCE_MS + 500, minSpeakers: 4, eldP99Ms: 20 } as const;
 
-const round = (x: number, d = 0): number => {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
-};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const now = () => performance.now();
 const median = (xs: number[]) => {
@@ -175,24 +163,7 @@ function log(m: string): void {
   process.stderr.write(`[bench:bot] ${m}\n`);
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '?';
-  }
-}
 
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(r[11]) + Number(r[12])) * 10; // CLK_TCK = 100
-  } catch {
-    return NaN;
-  }
-}
 
 /** CPU % (of one core) of this process and of the engine over a stretch of wall time, and event-loop delay. */
 function meter(enginePid: number | undefined) {
@@ -645,15 +616,6 @@ async function benchLoad(cortex: Cortex, timed: TimedEngine, vad: SileroVadModel
 
 // ---------------------------------------------------------------------------------------
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-      return ri === 0 ? line + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : line;
-    })
-    .join('\n');
-}
 
 let cleanupEngine: WhisperEngine | null = null;
 process.on('exit', () => {
@@ -815,16 +777,9 @@ async function main(): Promise<void> {
     out.push(`most concurrent speakers without growth: ${ld.sustainedSpeakers}${ld.steadyAboveFirstGrowth.length ? ` (steady again at N=${ld.steadyAboveFirstGrowth.join(', ')} after a growing N)` : ''}`);
   }
   out.push('', 'Checks');
-  out.push(table([['check', 'raw', 'ours', 'ratio', 'target', 'result'], ...checks.map((c) => [c.name, c.raw, c.ours, c.ratio, c.target, c.pass ? 'PASS' : 'FAIL'])]));
+  out.push(checksTable(checks));
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS_DIR, `bot-${stamp}.json`);
-  const json = JSON.stringify(results, null, 2) + '\n';
-  writeFileSync(file, json);
-  writeFileSync(join(RESULTS_DIR, 'bot-latest.json'), json);
-  process.stdout.write(out.join('\n') + '\n');
-  process.stdout.write(`\nresults: ${relative(ROOT, file)}\n         ${relative(ROOT, join(RESULTS_DIR, 'bot-latest.json'))}\n`);
+  writeResults('bot', startedAt, results, out);
 }
 
 main().then(

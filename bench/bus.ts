@@ -55,10 +55,11 @@
  *   BENCH_CHILD_NODE_ARGS  extra node flags for the children (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
  *   BENCH_RESULTS_DIR=dir  write results there instead of bench/results
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { checksTable, cpuMs, envNum, git, round, table, writeResults } from './common.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Context as ZmqContext, Publisher as ZmqPub, Pull as ZmqPull, Push as ZmqPush, Subscriber as ZmqSub } from 'zeromq';
 import { startDiscoveryDaemon } from '../main/bus/discovery/daemon.js';
@@ -70,18 +71,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const SELF = fileURLToPath(import.meta.url);
 
-function envNum(name: string, def: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
-const round = (x: number, d = 0): number => {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
-};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
@@ -506,7 +496,6 @@ const CFG = {
 /** BENCH_MODES=raw3,ours,oursAlt: restrict the sides measured (raw3 and ours are always kept). */
 const MODES = process.env.BENCH_MODES ? new Set(['raw3', 'ours', ...process.env.BENCH_MODES.split(',').map((s) => s.trim())]) : null;
 const modes = (ms: Mode[]): Mode[] => (MODES ? ms.filter((m) => MODES.has(m)) : ms);
-const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? resolve(process.env.BENCH_RESULTS_DIR) : join(HERE, 'results');
 const TARGETS = { ratio1k: 0.8, ratio4m: 0.9, latP50Ratio: 1.25, latP99Ms: 1 } as const;
 
 interface Child {
@@ -561,15 +550,6 @@ function call<R = unknown>(c: Child, cmd: string, extra: object = {}, timeoutMs 
   });
 }
 
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(r[11]) + Number(r[12])) * 10; // CLK_TCK = 100
-  } catch {
-    return NaN;
-  }
-}
 
 async function stopAll(): Promise<void> {
   await Promise.all(
@@ -745,23 +725,7 @@ function summarizeLatency(rounds: LatencyRound[], pooled: Record<string, number[
   };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-      return ri === 0 ? line + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : line;
-    })
-    .join('\n');
-}
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '?';
-  }
-}
 
 async function parentMain(): Promise<void> {
   const startedAt = new Date();
@@ -885,16 +849,9 @@ async function parentMain(): Promise<void> {
     out.push(table(rows));
   }
   out.push('', 'Checks');
-  out.push(table([['check', 'raw', 'ours', 'ratio', 'target', 'result'], ...checks.map((c) => [c.name, c.raw, c.ours, c.ratio, c.target, c.pass ? 'PASS' : 'FAIL'])]));
+  out.push(checksTable(checks));
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS_DIR, `bus-${stamp}.json`);
-  const json = JSON.stringify(results, null, 2) + '\n';
-  writeFileSync(file, json);
-  writeFileSync(join(RESULTS_DIR, 'bus-latest.json'), json);
-  process.stdout.write(out.join('\n') + '\n');
-  process.stdout.write(`\nresults: ${relative(ROOT, file)}\n         ${relative(ROOT, join(RESULTS_DIR, 'bus-latest.json'))}\n`);
+  writeResults('bus', startedAt, results, out);
 }
 
 if (process.argv[2] === '--child') {

@@ -64,13 +64,14 @@
  *   BENCH_ONLY=fanout,deliver,latency   run a subset
  *   BENCH_RESULTS_DIR=dir       write results there instead of bench/results
  */
+import { checksTable, cpuMs, envNum, git, round, table, writeResults } from './common.js';
 import Database from 'better-sqlite3';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { bootstrap } from '../main/core/bootstrap.js';
@@ -85,15 +86,7 @@ import webhooksDdl from '../main/store/migrations/0002-webhooks.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? resolve(process.env.BENCH_RESULTS_DIR) : join(HERE, 'results');
 
-function envNum(name: string, def: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 const CFG = {
   rounds: envNum('BENCH_ROUNDS', 3, 1),
@@ -113,10 +106,6 @@ const TARGETS = { fanoutRowsPerSec: 20_000, fanoutRatio: 0.3, deliveriesPerSec: 
 /** Events per write when pre-filling the log (and rows per transaction for raw batched). */
 const BATCH = 1000;
 
-const round = (x: number, d = 0): number => {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
-};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const hr = (): number => Number(process.hrtime.bigint());
 const median = (xs: number[]) => {
@@ -130,23 +119,7 @@ function log(m: string): void {
   process.stderr.write(`[bench:outbox] ${m}\n`);
 }
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '?';
-  }
-}
 
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(r[11]) + Number(r[12])) * 10; // CLK_TCK = 100
-  } catch {
-    return NaN;
-  }
-}
 
 /** CPU % of this process and of the receiver over a stretch of wall time. */
 function cpuMeter(receiverPid: number) {
@@ -799,15 +772,6 @@ async function benchLatency(tmp: string, rcv: Receiver) {
 
 // ---------------------------------------------------------------------------------------
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r, ri) => {
-      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-      return ri === 0 ? line + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : line;
-    })
-    .join('\n');
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
@@ -902,16 +866,9 @@ async function main(): Promise<void> {
     ]));
   }
   out.push('', 'Checks');
-  out.push(table([['check', 'raw', 'ours', 'ratio', 'target', 'result'], ...checks.map((c) => [c.name, c.raw, c.ours, c.ratio, c.target, c.pass ? 'PASS' : 'FAIL'])]));
+  out.push(checksTable(checks));
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS_DIR, `outbox-${stamp}.json`);
-  const json = JSON.stringify(results, null, 2) + '\n';
-  writeFileSync(file, json);
-  writeFileSync(join(RESULTS_DIR, 'outbox-latest.json'), json);
-  process.stdout.write(out.join('\n') + '\n');
-  process.stdout.write(`\nresults: ${relative(ROOT, file)}\n         ${relative(ROOT, join(RESULTS_DIR, 'outbox-latest.json'))}\n`);
+  writeResults('outbox', startedAt, results, out);
 }
 
 main().then(

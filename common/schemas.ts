@@ -141,6 +141,38 @@ export const SessionParticipantJoin = Type.Object(
   { additionalProperties: false },
 );
 
+// ---- annotations ------------------------------------------------------------
+
+export const SEVERITIES = ['low', 'medium', 'high'] as const;
+export const Severity = Type.Union(SEVERITIES.map((v) => Type.Literal(v)));
+export const Annotation = Type.Object({
+  id: Id,
+  targetType: Type.Union([Type.Literal('message'), Type.Literal('session')]),
+  /** The message id or the session id. */
+  targetId: Id,
+  sessionId: Id,
+  messageId: Nullable(Id),
+  /** The speaker of the annotated message. */
+  participantId: Nullable(Id),
+  /** The plugin that wrote it; null when a person or script added it through the API. */
+  pluginId: Nullable(Type.String()),
+  type: Type.String({ description: 'e.g. toxicity, keyword, pii, flood, summary' }),
+  score: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
+  severity: Nullable(Severity),
+  content: Nullable(Json),
+  createdAt: Timestamp,
+});
+export type Annotation = Static<typeof Annotation>;
+export const AnnotationCreate = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    score: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1 }))),
+    severity: Type.Optional(Nullable(Severity)),
+    content: Type.Optional(Nullable(Json)),
+  },
+  { additionalProperties: false },
+);
+
 // ---- messages ---------------------------------------------------------------
 
 export const MessageType = Type.Union([Type.Literal('user'), Type.Literal('system')]);
@@ -154,6 +186,8 @@ export const Message = Type.Object({
   timestamp: Timestamp,
   language: Nullable(Type.String()),
   hasDebugAudio: Type.Boolean(),
+  /** On reads (not in events): the message's annotations, oldest first. */
+  annotations: Type.Optional(Type.Array(Annotation)),
 });
 export type Message = Static<typeof Message>;
 export const MessageCreate = Type.Object(
@@ -169,34 +203,17 @@ export const MessageCreate = Type.Object(
   },
   { additionalProperties: false },
 );
+export const MessageListQuery = Type.Object(
+  {
+    ...pageFields,
+    annotated: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'only messages with an annotation of this type' })),
+    minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'only messages with an annotation (of `annotated`, if given) scored at least this' })),
+  },
+  { additionalProperties: false },
+);
 export const MessageUpdate = Type.Object(
   { content: Type.Optional(Type.String({ minLength: 1, maxLength: 65_536 })), language: Type.Optional(Nullable(Type.String({ maxLength: 35 }))) },
   { additionalProperties: false, minProperties: 1 },
-);
-
-// ---- annotations ------------------------------------------------------------
-
-export const Annotation = Type.Object({
-  id: Id,
-  sessionId: Id,
-  messageId: Nullable(Id),
-  kind: Type.String({ description: 'e.g. toxicity, keyword, pii, spam, summary' }),
-  source: Type.String({ description: 'Who wrote it, e.g. plugin:toxicity or user' }),
-  label: Nullable(Type.String()),
-  score: Nullable(Type.Number()),
-  data: Nullable(Json),
-  createdAt: Timestamp,
-});
-export type Annotation = Static<typeof Annotation>;
-export const AnnotationCreate = Type.Object(
-  {
-    kind: Type.String({ minLength: 1, maxLength: 64 }),
-    source: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    label: Type.Optional(Nullable(Text(256))),
-    score: Type.Optional(Nullable(Type.Number())),
-    data: Type.Optional(Nullable(Json)),
-  },
-  { additionalProperties: false },
 );
 
 // ---- sanctions --------------------------------------------------------------

@@ -49,10 +49,10 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     'SELECT * FROM messages WHERE id = ? AND session_id = ? AND project_id = ? AND tenant_id = ?',
   );
 
-  const emit = (scope: ProjectScope, type: 'message.created' | 'message.updated' | 'message.deleted', m: Message, changes?: Record<string, unknown>) =>
+  const emit = (scope: ProjectScope, type: 'message.created' | 'message.updated' | 'message.deleted' | 'message.redacted', m: Message, changes?: Record<string, unknown>) =>
     events.append({
       type, tenantId: scope.tenantId, projectId: scope.projectId, resourceId: `message:${m.id}`,
-      action: type === 'message.created' ? 'created' : type === 'message.updated' ? 'updated' : 'deleted',
+      action: type === 'message.created' ? 'created' : type === 'message.deleted' ? 'deleted' : 'updated',
       data: m, changes,
     });
 
@@ -87,10 +87,24 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     return row;
   }
 
-  /** Chat order: oldest first. */
-  function list(scope: ProjectScope, sessionId: string, q: PageRequest): Page<Message> {
+  /** Chat order: oldest first. `annotated` keeps messages with an annotation of that type (scored at least `minScore`). */
+  function list(scope: ProjectScope, sessionId: string, q: PageRequest & { annotated?: string; minScore?: number }): Page<Message> {
     sessions.get(scope, sessionId);
-    return queryPage(sql, 'SELECT * FROM messages', [['session_id = ?', sessionId], ['tenant_id = ?', scope.tenantId]], q, 'asc', toMessage);
+    const where: [string, ...unknown[]][] = [['session_id = ?', sessionId], ['tenant_id = ?', scope.tenantId]];
+    if (q.annotated !== undefined || q.minScore !== undefined) {
+      const clauses = ['a.message_id = messages.id'];
+      const args: unknown[] = [];
+      if (q.annotated !== undefined) {
+        clauses.push('a.type = ?');
+        args.push(q.annotated);
+      }
+      if (q.minScore !== undefined) {
+        clauses.push('a.score >= ?');
+        args.push(q.minScore);
+      }
+      where.push([`EXISTS (SELECT 1 FROM annotations a WHERE ${clauses.join(' AND ')})`, ...args]);
+    }
+    return queryPage(sql, 'SELECT * FROM messages', where, q, 'asc', toMessage);
   }
 
   function update(scope: ProjectScope, sessionId: string, id: string, patch: Static<typeof MessageUpdate>): Message {
@@ -117,5 +131,19 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     });
   }
 
-  return { create, list, get: (scope: ProjectScope, sessionId: string, id: string) => toMessage(getRow(scope, sessionId, id)), update, remove };
+  /**
+   * Replaces a message's stored text and the text in the event that carried it (`originSeq`), so
+   * the original is kept nowhere in the database; emits message.redacted (without the original).
+   * Inside the caller's `write()`; false when the message is gone or already has this text.
+   */
+  function redact(scope: ProjectScope, sessionId: string, id: string, content: string, originSeq: number): boolean {
+    const row = byId.get(id, sessionId, scope.projectId, scope.tenantId);
+    if (!row || row.content === content) return false;
+    sql('UPDATE messages SET content = ?, updated_at = ? WHERE id = ?').run(content, nowIso(), id);
+    events.redactField(originSeq, 'content', content);
+    emit(scope, 'message.redacted', { ...toMessage(row), content });
+    return true;
+  }
+
+  return { create, list, redact, get: (scope: ProjectScope, sessionId: string, id: string) => toMessage(getRow(scope, sessionId, id)), update, remove };
 }

@@ -34,13 +34,13 @@ export const pageLimit = (p: PageRequest): number => p.limit ?? 50;
 
 /**
  * One page of `select WHERE conditions ORDER BY id`, after the cursor. Conditions are
- * `[sqlFragment, value]` pairs (`value` undefined = no bound value), e.g.
+ * `[sqlFragment, ...values]` (one value per `?`), e.g.
  * `['project_id = ?', scope.projectId]`. Newest first (`desc`) or oldest first (`asc`).
  */
 export function queryPage<R, T extends { id: string }>(
   sql: (text: string) => { all(...params: unknown[]): unknown[] },
   select: string,
-  conditions: [string, unknown?][],
+  conditions: [string, ...unknown[]][],
   q: PageRequest,
   order: 'asc' | 'desc',
   map: (row: R) => T,
@@ -48,9 +48,9 @@ export function queryPage<R, T extends { id: string }>(
 ): Page<T> {
   const limit = pageLimit(q);
   const after = decodeCursor(q.cursor);
-  const all: [string, unknown?][] = after ? [...conditions, [`${idColumn} ${order === 'desc' ? '<' : '>'} ?`, after]] : conditions;
+  const all: [string, ...unknown[]][] = after ? [...conditions, [`${idColumn} ${order === 'desc' ? '<' : '>'} ?`, after]] : conditions;
   const where = all.map(([c]) => c).join(' AND ');
-  const args = all.filter((c) => c.length > 1).map(([, v]) => v);
+  const args = all.flatMap(([, ...values]) => values);
   const rows = sql(`${select} WHERE ${where} ORDER BY ${idColumn} ${order.toUpperCase()} LIMIT ?`).all(...args, limit + 1) as R[];
   return toPage(rows, limit, map);
 }

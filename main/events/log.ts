@@ -304,6 +304,21 @@ export class EventLog {
     return `{"id":${q(r.id)},"seq":${r.seq},"type":${q(r.type)},"source":${q(r.source)},"tenantId":${q(r.tenant_id)},"projectId":${q(r.project_id)},"resourceId":${q(r.resource_id)},"timestamp":${q(r.timestamp)},"payload":${r.payload}}`;
   }
 
+  /**
+   * Overwrites one field of a stored event's `data` (and of its `changes`, where present), for
+   * redaction: the log must not keep what a redaction removed. Call inside the redaction's `write()`.
+   */
+  redactField(seq: number, field: 'content', value: string): void {
+    this.db
+      .prepare(
+        `UPDATE events SET payload = CASE WHEN json_type(payload, '$.changes.${field}') IS NULL
+           THEN json_set(payload, '$.data.${field}', ?1)
+           ELSE json_set(payload, '$.data.${field}', ?1, '$.changes.${field}', ?1) END
+         WHERE seq = ?2`,
+      )
+      .run(value, seq);
+  }
+
   lastSeq(): number {
     return this.selectLast.get()?.seq ?? 0;
   }

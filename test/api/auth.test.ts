@@ -117,7 +117,7 @@ describe('scopes', () => {
     assertProblem(await s.api('DELETE', `${P}/sessions/${sessionId}`, { key: noSessions }), 403);
     const noMessages = mkKey(['sessions']);
     assertProblem(await s.api('POST', `${P}/sessions/${sessionId}/messages`, { key: noMessages, body: { content: 'x' } }), 403);
-    assertProblem(await s.api('POST', `${P}/sessions/${sessionId}/annotations`, { key: noMessages, body: { kind: 'x' } }), 403);
+    assertProblem(await s.api('POST', `${P}/sessions/${sessionId}/annotations`, { key: noMessages, body: { type: 'x' } }), 403);
     const noSanctions = mkKey(['participants']);
     assertProblem(await s.api('POST', `${P}/sanctions`, { key: noSanctions, body: { type: 'warn', externalUserId: 'u' } }), 403);
     const noGatherings = mkKey(['sessions']);

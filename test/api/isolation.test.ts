@@ -29,8 +29,8 @@ before(async () => {
   ids.sanctionId = (await ok('POST', `${P}/sanctions`, { type: 'mute', participantId: ids.participantId, reason: SECRETS[3] })).id;
   ids.gatheringId = (await ok('POST', `${P}/gatherings`, { name: SECRETS[4] })).id;
   ids.memberId = (await ok('POST', `${P}/gatherings/${ids.gatheringId}/members`, { externalUserId: SECRETS[2] })).id;
-  ids.annotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/messages/${ids.messageId}/annotations`, { kind: 'toxicity', label: SECRETS[5] })).id;
-  ids.sessionAnnotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/annotations`, { kind: 'summary', label: SECRETS[5] })).id;
+  ids.annotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/messages/${ids.messageId}/annotations`, { type: 'toxicity', content: { label: SECRETS[5] } })).id;
+  ids.sessionAnnotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/annotations`, { type: 'summary', content: { label: SECRETS[5] } })).id;
   ids.keyId = (await ok('POST', '/api/keys', { name: 'local-key', scopes: ['sessions'] })).id;
   ids.webhookId = (await ok('POST', `${P}/webhooks`, { url: 'http://127.0.0.1:9/hook', events: ['*'], description: SECRETS[6] })).id;
   ids.deliveryId = (await ok('POST', `${P}/webhooks/${ids.webhookId}/test`, undefined)).id;
@@ -49,8 +49,8 @@ function bodyFor(method: string, template: string): unknown {
     'POST /sessions/{sessionId}/participants': { participantId: ids.participantId },
     'POST /sessions/{sessionId}/messages': { content: 'HIJACKED', participantId: ids.participantId },
     'PATCH /sessions/{sessionId}/messages/{messageId}': { content: 'HIJACKED' },
-    'POST /sessions/{sessionId}/annotations': { kind: 'x' },
-    'POST /sessions/{sessionId}/messages/{messageId}/annotations': { kind: 'x' },
+    'POST /sessions/{sessionId}/annotations': { type: 'x' },
+    'POST /sessions/{sessionId}/messages/{messageId}/annotations': { type: 'x' },
     'POST /participants': { externalUserId: 'o-user' },
     'PATCH /participants/{participantId}': { displayName: 'HIJACKED' },
     'POST /sanctions': { type: 'warn', participantId: ids.participantId, sessionId: ids.sessionId },

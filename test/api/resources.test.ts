@@ -186,24 +186,34 @@ describe('messages, participants, annotations', () => {
     const m = await ok('POST', `${P}/sessions/${sid}/messages`, { content: 'you are bad' });
     let a: J;
     const [ma] = await emits(['message.annotation.created'], async () => {
-      a = await ok('POST', `${P}/sessions/${sid}/messages/${m.id}/annotations`, { kind: 'toxicity', source: 'plugin:toxicity', label: 'insult', score: 0.93, data: { model: 'v1' } });
+      a = await ok('POST', `${P}/sessions/${sid}/messages/${m.id}/annotations`, { type: 'toxicity', score: 0.93, severity: 'high', content: { categories: ['insult'] } });
     });
     assert.equal(a.messageId, m.id);
     assert.equal(a.sessionId, sid);
-    assert.equal(a.source, 'plugin:toxicity');
+    assert.equal(a.targetType, 'message');
+    assert.equal(a.targetId, m.id);
+    assert.equal(a.pluginId, null, 'added through the API, not by a plugin');
     assert.equal(a.score, 0.93);
-    assert.deepEqual(a.data, { model: 'v1' });
+    assert.equal(a.severity, 'high');
+    assert.deepEqual(a.content, { categories: ['insult'] });
     assert.equal(ma!.resourceId, `message:${m.id}`);
     assert.deepEqual(ma!.payload.data, a);
     let sa: J;
     const [se] = await emits(['session.annotation.created'], async () => {
-      sa = await ok('POST', `${P}/sessions/${sid}/annotations`, { kind: 'summary', label: 'calm' });
+      sa = await ok('POST', `${P}/sessions/${sid}/annotations`, { type: 'summary', content: { text: 'calm' } });
     });
     assert.equal(sa.messageId, null);
-    assert.equal(sa.source, 'key:console', 'source defaults to the acting key');
+    assert.equal(sa.targetType, 'session');
+    assert.equal(sa.targetId, sid);
     assert.equal(se!.resourceId, `session:${sid}`);
     assert.deepEqual((await ok('GET', `${P}/sessions/${sid}/messages/${m.id}/annotations`)).items.map((x: J) => x.id), [a.id]);
     assert.deepEqual((await ok('GET', `${P}/sessions/${sid}/annotations`)).items.map((x: J) => x.id), [sa.id], 'session annotations exclude message ones');
+    assert.deepEqual((await ok('GET', `${P}/sessions/${sid}/messages/${m.id}`)).annotations.map((x: J) => x.id), [a.id], 'embedded in message reads');
+    const filtered = await ok('GET', `${P}/sessions/${sid}/messages?annotated=toxicity&minScore=0.9`);
+    assert.deepEqual(filtered.items.map((x: J) => x.id), [m.id]);
+    assert.deepEqual(filtered.items[0].annotations.map((x: J) => x.id), [a.id]);
+    assert.equal((await ok('GET', `${P}/sessions/${sid}/messages?annotated=toxicity&minScore=0.95`)).items.length, 0);
+    assert.equal((await ok('GET', `${P}/sessions/${sid}/messages?annotated=pii`)).items.length, 0);
   });
 
   test('participants: create, get, update (participant.updated), join and leave a session', async () => {

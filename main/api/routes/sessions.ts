@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import {
-  Annotation, AnnotationCreate, Message, MessageCreate, MessageUpdate, Page, PageQuery, Participant, Session, SessionCreate,
+  Annotation, AnnotationCreate, Message, MessageCreate, MessageListQuery, MessageUpdate, Page, PageQuery, Participant, Session, SessionCreate,
   SessionListQuery, SessionParticipantJoin, SessionUpdate,
 } from '../../../common/schemas.js';
 import { ProblemError } from '../../core/errors.js';
@@ -82,12 +82,21 @@ export function sessionRoutes(app: Api, { domain, commit }: RouteDeps, bots: Bot
       return reply.code(204).send(null);
     });
 
-  app.get('/sessions/:sessionId/messages', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId'), querystring: PageQuery, response: responses(200, Page(Message)) } },
-    async (req) => messages.list(scopeOf(req), req.params.sessionId, req.query));
+  app.get('/sessions/:sessionId/messages', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId'), querystring: MessageListQuery, response: responses(200, Page(Message)) } },
+    async (req) => {
+      const scope = scopeOf(req);
+      const page = messages.list(scope, req.params.sessionId, req.query);
+      const byMessage = annotations.ofMessages(scope, page.items.map((x) => x.id));
+      return { ...page, items: page.items.map((x) => ({ ...x, annotations: byMessage.get(x.id) ?? [] })) };
+    });
   app.post('/sessions/:sessionId/messages', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId'), body: MessageCreate, response: responses(201, Message) } },
     async (req, reply) => reply.code(201).send(await commit(() => messages.create(scopeOf(req), req.params.sessionId, req.body))));
   app.get('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), response: responses(200, Message) } },
-    async (req) => messages.get(scopeOf(req), req.params.sessionId, req.params.messageId));
+    async (req) => {
+      const scope = scopeOf(req);
+      const message = messages.get(scope, req.params.sessionId, req.params.messageId);
+      return { ...message, annotations: annotations.ofMessages(scope, [message.id]).get(message.id) ?? [] };
+    });
   app.patch('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), body: MessageUpdate, response: responses(200, Message) } },
     async (req) => commit(() => messages.update(scopeOf(req), req.params.sessionId, req.params.messageId, req.body)));
   app.delete('/sessions/:sessionId/messages/:messageId', { config: { scope: 'messages' }, schema: { ...m, params: params('sessionId', 'messageId'), response: noContent } },

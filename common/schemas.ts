@@ -5,11 +5,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64 });
-const Timestamp = Type.String({ format: 'date-time' });
+export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 // A free-form JSON object. Not Type.Record: its `^(.*)$` key pattern makes the serializer
 // drop keys containing line terminators.
-const Json = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
+export const Json = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
 const Text = (maxLength: number) => Type.String({ maxLength });
 
 export const Page = <T extends TSchema>(item: T) =>
@@ -38,7 +38,7 @@ export const ProjectCreate = Type.Object(
   { additionalProperties: false },
 );
 
-export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics', 'webhooks', 'models'] as const;
+export const SCOPES = ['admin', 'projects', 'keys', 'sessions', 'participants', 'messages', 'sanctions', 'gatherings', 'events', 'topics', 'webhooks', 'models', 'plugins', 'automod', 'review'] as const;
 export type Scope = (typeof SCOPES)[number];
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 

@@ -4,6 +4,8 @@
  *   cli      main/cli/index.ts  → dist/main/cli.js         ESM, `cortex` CLI / headless server
  *   app      main/app/main.ts   → dist/main/app.cjs        CJS, Electron main (package.json "main")
  *   preload  preload/preload.ts → dist/preload/preload.cjs CJS, sandboxed preload (electron only)
+ *   plugin-worker main/plugins/worker.ts → dist/main/plugin-worker.js  ESM, the plugin worker thread
+ *            (built-in plugins bundled in; found next to cli.js / app.cjs)
  * npm packages stay external (resolved from node_modules at runtime; native modules such
  * as better-sqlite3 cannot be bundled anyway).
  *
@@ -65,6 +67,15 @@ const targets = [
       banner: { js: "#!/usr/bin/env node\nimport { createRequire as __cortexRequire } from 'node:module';\nconst require = __cortexRequire(import.meta.url);" },
     },
     executable: true,
+  },
+  {
+    name: 'plugin-worker',
+    entry: 'main/plugins/worker.ts',
+    options: {
+      outfile: 'main/plugin-worker.js',
+      format: 'esm',
+      banner: { js: "import { createRequire as __cortexRequire } from 'node:module';\nconst require = __cortexRequire(import.meta.url);" },
+    },
   },
   {
     name: 'app',

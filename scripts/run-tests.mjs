@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's test runner (TypeScript via tsx).
-// Process tests run the shipped CLI bundle, so it is rebuilt first (esbuild, about a second);
+// Process tests run the shipped CLI bundle (and its plugin worker), so they are rebuilt first (esbuild, about a second);
 // the browser test needs the built renderer, which is built when missing; the whisper.cpp
 // engine is built here too (about a minute the first time, then skipped), so its compile does
 // not compete with running tests. Exit 2 = its source package is not installed: the engine
@@ -17,7 +17,7 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length ? only : find('test').sort();
-const cli = spawnSync(process.execPath, ['scripts/build-main.mjs', '--only', 'cli'], { stdio: 'inherit' });
+const cli = spawnSync(process.execPath, ['scripts/build-main.mjs', '--only', 'cli,plugin-worker'], { stdio: 'inherit' });
 if (cli.status !== 0) process.exit(cli.status ?? 1);
 const engine = spawnSync(process.execPath, ['native/build-whisper.mjs'], { stdio: 'inherit' });
 if (engine.status !== 0 && engine.status !== 2) process.exit(engine.status ?? 1);

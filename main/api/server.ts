@@ -32,6 +32,10 @@ import type { BotSettingsModule } from '../bot/settings.js';
 import { botSettingsRoutes } from './routes/bot-settings.js';
 import type { Outbox } from '../outbox/index.js';
 import { SseHub } from './sse.js';
+import type { Automod } from '../automod/index.js';
+import { automodRoutes } from './routes/automod.js';
+import type { Plugins } from '../plugins/index.js';
+import { pluginCatalogRoutes, pluginRoutes } from './routes/plugins.js';
 
 export interface ApiOptions {
   db: Db;
@@ -55,6 +59,10 @@ export interface ApiOptions {
   evidence: EvidenceStore;
   /** Per-project bot settings. */
   botSettings: BotSettingsModule;
+  /** Automod rules and the review queue; without it only `…/participants/{id}/sanctions` of that group is served. */
+  automod?: Automod;
+  /** The plugin catalog, installations and runners. */
+  plugins: Plugins;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -186,6 +194,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     eventRoutes(api, deps, hub);
     topicRoutes(api, o.bus);
     modelRoutes(api, o.models);
+    pluginCatalogRoutes(api, o.plugins);
   }, { prefix: '/api' });
   await app.register(async (project) => {
     sessionRoutes(project, deps, o.bots, o.evidence);
@@ -194,6 +203,8 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     gatheringRoutes(project, deps);
     webhookRoutes(project, deps, o.outbox);
     botSettingsRoutes(project, deps, o.botSettings);
+    automodRoutes(project, deps, o.automod);
+    pluginRoutes(project, deps, o.plugins);
   }, { prefix: '/api/projects/:projectId' });
 
   if (o.staticDir && existsSync(o.staticDir)) {

@@ -47,6 +47,12 @@ export interface CortexConfig {
   openaiModel: string;
   /** Days the audio of each transcribed utterance is kept as evidence (0 = none). */
   evidenceRetentionDays: number;
+  /** Third-party plugins are loaded from here (default `<dataDir>/plugins`). */
+  pluginsDir: string | null;
+  /** A plugin handler running longer than this on one event is stopped and restarted. */
+  pluginTimeoutMs: number;
+  /** Heap limit of each plugin worker; a plugin over it is stopped and restarted. */
+  pluginMemoryMb: number;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -76,6 +82,9 @@ export const DEFAULTS: Omit<CortexConfig, 'dataDir'> = {
   openaiUrl: null,
   openaiModel: 'whisper-1',
   evidenceRetentionDays: 0,
+  pluginsDir: null,
+  pluginTimeoutMs: 2_000,
+  pluginMemoryMb: 128,
 };
 
 const ENV: Record<string, keyof CortexConfig> = {
@@ -96,11 +105,15 @@ const ENV: Record<string, keyof CortexConfig> = {
   CORTEX_OPENAI_URL: 'openaiUrl',
   CORTEX_OPENAI_MODEL: 'openaiModel',
   CORTEX_EVIDENCE_RETENTION_DAYS: 'evidenceRetentionDays',
+  CORTEX_PLUGINS_DIR: 'pluginsDir',
+  CORTEX_PLUGIN_TIMEOUT_MS: 'pluginTimeoutMs',
+  CORTEX_PLUGIN_MEMORY_MB: 'pluginMemoryMb',
 };
 
 const INTEGER_KEYS: ReadonlySet<keyof CortexConfig> = new Set([
   'port', 'sseHeartbeatMs', 'sseMaxBufferedBytes', 'sseMaxLagMs', 'sweepIntervalMs',
   'webhookTimeoutMs', 'webhookConcurrency', 'webhookBreakerThreshold', 'webhookBreakerCooldownMs', 'evidenceRetentionDays',
+  'pluginTimeoutMs', 'pluginMemoryMb',
 ]);
 
 const nonNegativeInt = (key: string, value: string): number => {
@@ -146,6 +159,8 @@ export function loadConfig(overrides: Partial<CortexConfig> = {}, env: NodeJS.Pr
   if (!Array.isArray(schedule) || schedule.length === 0 || schedule.length > 50 || !schedule.every((n) => Number.isInteger(n) && n >= 0)) {
     throw new Error('config: webhookRetryScheduleMs must be a list of 1–50 non-negative integers (milliseconds)');
   }
+  if (config.pluginTimeoutMs < 10) throw new Error('config: pluginTimeoutMs must be at least 10');
+  if (config.pluginMemoryMb < 16) throw new Error('config: pluginMemoryMb must be at least 16');
   if (config.webhookConcurrency < 1) throw new Error('config: webhookConcurrency must be at least 1');
   if (config.transcriptionEngine !== 'whisper' && config.transcriptionEngine !== 'openai') {
     throw new Error(`config: transcriptionEngine must be "whisper" or "openai", got "${String(config.transcriptionEngine)}"`);

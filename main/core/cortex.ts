@@ -13,6 +13,8 @@ import { SecretStore } from './secrets.js';
 import { ModelService } from '../bot/model-service.js';
 import { ModelStore } from '../bot/models.js';
 import { createOutbox, type Outbox } from '../outbox/index.js';
+import { createAutomod, type Automod } from '../automod/index.js';
+import { createPlugins, type Plugins } from '../plugins/index.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { bootstrap, consoleCredential, type Bootstrap } from './bootstrap.js';
 import { loadConfig, type CortexConfig } from './config.js';
@@ -35,6 +37,10 @@ export interface Cortex {
   outbox: Outbox;
   /** Transcription bots of running sessions. */
   bots: BotManager;
+  /** Automod rules, their evaluator and the review queue. */
+  automod: Automod;
+  /** Installed plugins and their runners. */
+  plugins: Plugins;
   /** Starts HTTP listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, finishes in-flight requests, ends streams, closes the database. */
@@ -50,6 +56,8 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
   const events = new EventLog(db);
   const domain = createDomain({ db, events });
   const outbox = createOutbox({ db, events }, config, logger, `CortexConsole/${VERSION}`);
+  const automod = createAutomod({ db, events, domain, logger });
+  const plugins = createPlugins({ db, events, domain, logger, config });
   // A packaged app may ship models in its resources (Electron sets process.resourcesPath).
   const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
   const models = new ModelService(new ModelStore(config.dataDir, resourcesPath ? [join(resourcesPath, 'models')] : []), events);
@@ -86,12 +94,16 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     staticDir: config.staticDir,
     bus,
     outbox,
+    automod,
     models,
     bots,
     evidence,
     botSettings,
+    plugins,
   });
   outbox.start();
+  automod.start();
+  plugins.start();
   bots.start(domain.sessions.runningWithBots());
 
   // Time-driven changes: sanction expiries, idle sessions, stale idempotency records, and
@@ -125,7 +137,9 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     bootstrap: boot,
     bus,
     outbox,
+    automod,
     bots,
+    plugins,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       return address.replace('[::1]', 'localhost');
@@ -136,7 +150,9 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
         hub.closeAll();
         await app.close();
         await bots.close();
+        await plugins.close();
         await outbox.close();
+        automod.close();
         models.close();
         await bus?.close();
         db.close();

@@ -145,5 +145,31 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     return true;
   }
 
-  return { create, list, redact, get: (scope: ProjectScope, sessionId: string, id: string) => toMessage(getRow(scope, sessionId, id)), update, remove };
+  /**
+   * The newest messages of a session, returned oldest first (for plugin contexts). With `upToId`,
+   * only messages up to and including it, and `sinceSeconds` counts back from its timestamp.
+   */
+  function recent(scope: ProjectScope, sessionId: string, q: { upToId?: string | null; participantId?: string; sinceSeconds?: number; limit: number }): Message[] {
+    const where = ['session_id = ?', 'tenant_id = ?'];
+    const args: unknown[] = [sessionId, scope.tenantId];
+    const anchor = q.upToId ? byId.get(q.upToId, sessionId, scope.projectId, scope.tenantId) : undefined;
+    if (q.upToId) {
+      where.push('id <= ?');
+      args.push(q.upToId);
+    }
+    if (q.participantId) {
+      where.push('participant_id = ?');
+      args.push(q.participantId);
+    }
+    if (q.sinceSeconds !== undefined) {
+      where.push('timestamp >= ?');
+      args.push(new Date(Date.parse(anchor?.timestamp ?? nowIso()) - q.sinceSeconds * 1000).toISOString());
+    }
+    const rows = sql(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as MessageRow[];
+    return rows.reverse().map(toMessage);
+  }
+
+  const exists = (scope: ProjectScope, sessionId: string, id: string) => byId.get(id, sessionId, scope.projectId, scope.tenantId) !== undefined;
+
+  return { create, list, redact, recent, exists, get: (scope: ProjectScope, sessionId: string, id: string) => toMessage(getRow(scope, sessionId, id)), update, remove };
 }

@@ -200,6 +200,7 @@ export function createSessions({ db, events }: DomainDeps) {
   return {
     list,
     get: (scope: ProjectScope, id: string, field?: string) => toSession(getRow(scope, id, field)),
+    exists: (scope: ProjectScope, id: string) => byId.get(id, scope.projectId, scope.tenantId) !== undefined,
     create,
     update,
     remove,

@@ -312,11 +312,19 @@ export class EventLog {
     this.db
       .prepare(
         `UPDATE events SET payload = CASE WHEN json_type(payload, '$.changes.${field}') IS NULL
-           THEN json_set(payload, '$.data.${field}', ?1)
-           ELSE json_set(payload, '$.data.${field}', ?1, '$.changes.${field}', ?1) END
-         WHERE seq = ?2`,
+           THEN json_set(payload, '$.data.${field}', ?)
+           ELSE json_set(payload, '$.data.${field}', ?, '$.changes.${field}', ?) END
+         WHERE seq = ?`,
       )
-      .run(value, seq);
+      .run(value, value, value, seq);
+  }
+
+  /** Events of a project after `afterSeq` whose type passes `match` (a consumer's backlog). */
+  countAfter(projectId: string, afterSeq: number, match: (type: string) => boolean): number {
+    const rows = this.db
+      .prepare<[string, number], { type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE project_id = ? AND seq > ? GROUP BY type')
+      .all(projectId, afterSeq);
+    return rows.reduce((sum, r) => sum + (match(r.type) ? r.n : 0), 0);
   }
 
   lastSeq(): number {

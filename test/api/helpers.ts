@@ -145,3 +145,16 @@ export async function readSse(
   await pump;
   return { status: res.status, contentType, raw, events };
 }
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; fails after `timeoutMs` naming `what`. */
+export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await pause(25);
+  }
+}

@@ -23,6 +23,7 @@ before(async () => {
     return r.json;
   };
   ids.sessionId = (await ok('POST', `${P}/sessions`, { title: SECRETS[0] })).id;
+  ids.ruleId = (await ok('POST', `${P}/automod/rules`, { name: 'flag toxicity', when: { annotationType: 'toxicity' }, then: { review: { priority: 'high' } } })).id;
   const msg = await ok('POST', `${P}/sessions/${ids.sessionId}/messages`, { content: SECRETS[1], externalUserId: SECRETS[2] });
   ids.messageId = msg.id;
   ids.participantId = msg.participantId;
@@ -31,9 +32,15 @@ before(async () => {
   ids.memberId = (await ok('POST', `${P}/gatherings/${ids.gatheringId}/members`, { externalUserId: SECRETS[2] })).id;
   ids.annotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/messages/${ids.messageId}/annotations`, { type: 'toxicity', content: { label: SECRETS[5] } })).id;
   ids.sessionAnnotationId = (await ok('POST', `${P}/sessions/${ids.sessionId}/annotations`, { type: 'summary', content: { label: SECRETS[5] } })).id;
+  await ok('POST', `${P}/plugins`, { pluginId: 'keywords', settings: { phrases: [SECRETS[5]] } });
   ids.keyId = (await ok('POST', '/api/keys', { name: 'local-key', scopes: ['sessions'] })).id;
   ids.webhookId = (await ok('POST', `${P}/webhooks`, { url: 'http://127.0.0.1:9/hook', events: ['*'], description: SECRETS[6] })).id;
   ids.deliveryId = (await ok('POST', `${P}/webhooks/${ids.webhookId}/test`, undefined)).id;
+  // The toxicity annotation above opens a review item (automod evaluates it asynchronously).
+  for (const end = Date.now() + 10_000; !ids.itemId; await new Promise((r) => setTimeout(r, 10))) {
+    assert.ok(Date.now() < end, 'no review item was opened');
+    ids.itemId = (await ok('GET', `${P}/review`, undefined)).items[0]?.id;
+  }
 });
 after(() => s.close());
 
@@ -65,6 +72,12 @@ function bodyFor(method: string, template: string): unknown {
     'POST /api/models/import': { path: '/nonexistent/model.bin' },
     'PATCH /bot-settings': { language: 'fr' },
     'POST /api/models/download': { name: 'no-such-model' },
+    'POST /automod/rules': { name: 'r', when: { annotationType: 'toxicity' }, then: { sanction: { type: 'perm_ban' } } },
+    'PATCH /automod/rules/{ruleId}': { name: 'HIJACKED', enabled: false },
+    'POST /automod/rules/test': { when: { annotationType: 'toxicity' }, then: { review: { priority: 'low' } } },
+    'POST /plugins': { pluginId: 'keywords' },
+    'PATCH /plugins/{pluginId}': { enabled: false },
+    'POST /review/{itemId}/resolve': { decision: 'sanction', sanction: { type: 'perm_ban' } },
   };
   return bodies[k];
 }
@@ -93,7 +106,8 @@ describe('tenant isolation', () => {
           const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
             if (name === 'projectId') return projectId!;
             // Models are per install, not per tenant: their names are nothing of local's to probe.
-            const id = name === 'name' ? 'no-such-model' : ids[name];
+            // Plugin ids are catalog names (public); local has `keywords` installed.
+            const id = name === 'name' ? 'no-such-model' : name === 'pluginId' ? 'keywords' : ids[name];
             assert.ok(id, `no local id for path param ${name} (${template})`);
             return id;
           });
@@ -136,6 +150,9 @@ describe('tenant isolation', () => {
     const hook = (await s.api('GET', `${P}/webhooks/${ids.webhookId}`)).json;
     assert.equal(hook.url, 'http://127.0.0.1:9/hook');
     assert.equal(hook.rotatingUntil, null);
+    assert.equal((await s.api('GET', `${P}/automod/rules/${ids.ruleId}`)).json.enabled, true);
+    assert.equal((await s.api('GET', `${P}/plugins/keywords`)).json.enabled, true);
+    assert.equal((await s.api('GET', `${P}/review/${ids.itemId}`)).json.status, 'open');
   });
 
   test('other tenant\'s own resources cannot reference local ids in bodies', async () => {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import {
-  Annotation, AnnotationCreate, Message, MessageCreate, MessageListQuery, MessageUpdate, Page, PageQuery, Participant, Session, SessionCreate,
+  Annotation, AnnotationCreate, Message, MessageCreate, MessageListQuery, MessageUpdate, Page, Participant, Session, SessionCreate,
   SessionListQuery, SessionParticipantJoin, SessionUpdate,
 } from '../../../common/schemas.js';
 import { ProblemError } from '../../core/errors.js';

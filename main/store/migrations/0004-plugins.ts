@@ -28,6 +28,7 @@ CREATE TABLE project_plugins (
   plugin_id   TEXT NOT NULL,
   settings    TEXT NOT NULL,                 -- JSON, validated against the plugin's schema, defaults applied
   enabled     INTEGER NOT NULL DEFAULT 1,
+  error_count INTEGER NOT NULL DEFAULT 0,     -- all-time; plugin_errors keeps only the latest
   created_at  TEXT NOT NULL,
   updated_at  TEXT NOT NULL,
   UNIQUE (project_id, plugin_id),

@@ -1,12 +1,19 @@
 /**
- * `keywords`: a per-project watchlist of phrases (case-insensitive, whole words, any whitespace
- * between words) and regular expressions. Patterns must pass `checkRegex` (see
- * regex-safety.ts); unsafe ones are reported by `validateSettings` and skipped at run time.
+ * `keywords`: a per-project watchlist of phrases and regular expressions.
  *
- * Texts longer than 2,048 characters are scanned by the user patterns in overlapping windows
- * (2,048 characters, 256 on each side shared with the neighbours), so even a pattern with
- * quadratic worst-case behaviour (`\w+x`) costs O(length × 2 KB), not O(length²). A pattern
- * match longer than 256 characters may therefore be cut short or missed in such texts.
+ * Phrases match case-insensitively (lower-casing), as whole words, with any whitespace between
+ * their words: both phrase and text are split into tokens (runs of letters, marks, digits and
+ * `_`, or single other characters) and matched through a token trie, so the cost does not grow
+ * with the number of phrases. Punctuation inside a phrase must be spaced as in the phrase
+ * (`discord.gg` does not match `discord . gg`). The longest phrase at a position wins.
+ *
+ * Patterns must pass `checkRegex` (see regex-safety.ts); unsafe ones are reported by
+ * `validateSettings` and skipped at run time (logged once). Texts longer than 1,024 characters
+ * are scanned in overlapping windows (1,024 characters, 128 shared with each neighbour), so a
+ * pattern with quadratic worst-case behaviour (`\w+x`) costs O(length × 1 KB), not O(length²);
+ * a match longer than 128 characters may be cut short or missed in such texts. As a last
+ * resort, once pattern scanning of one message has taken 50 ms the remaining patterns are
+ * skipped for that message (and a warning logged).
  */
 import type { Severity } from '../api.js';
 import { checkFlags, checkRegex } from './regex-safety.js';
@@ -34,50 +41,62 @@ export type KeywordMatch = {
 const MAX_MATCHES = 100;
 const MAX_MATCHES_PER_KEYWORD = 20;
 const MAX_TEXT = 200;
-const WINDOW = 2048;
-const MARGIN = 256;
+const WINDOW = 1024;
+const MARGIN = 128;
+/** Pattern scanning time per message after which the remaining patterns are skipped. */
+const PATTERN_BUDGET_MS = 50;
+
+type TrieNode = { next: Map<string, TrieNode>; phrase?: string };
 
 type Compiled = {
-  /** All phrases in one regex, one capture group per phrase; null without phrases. */
-  phraseRe: RegExp | null;
-  phraseOf: string[];
+  /** Phrase tokens; edges after the first are keyed `' ' + token` when whitespace precedes it. */
+  trie: TrieNode | null;
   patterns: { keyword: string; re: RegExp }[];
   rejected: { index: number; reason: string }[];
   severity: Severity;
   score: number;
   warned: boolean;
+  overBudgetWarned: boolean;
 };
 
-const WORD_CHAR = /[\p{L}\p{N}_]/u;
+const TOKEN = /[\p{L}\p{M}\p{N}_]+|\S/gu;
+
+type Tokens = { tokens: string[]; starts: number[]; ends: number[] };
+
+function tokenize(text: string): Tokens {
+  const tokens: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const m of text.matchAll(TOKEN)) {
+    tokens.push(m[0].toLowerCase());
+    starts.push(m.index);
+    ends.push(m.index + m[0].length);
+  }
+  return { tokens, starts, ends };
+}
+
+/** Trie edge keys of a token sequence (whitespace before a token is part of its key). */
+function edgeKeys({ tokens, starts, ends }: Tokens): string[] {
+  return tokens.map((t, i) => (i > 0 && starts[i]! > ends[i - 1]! ? ` ${t}` : t));
+}
 
 function normalisePhrase(phrase: string): string {
   return phrase.trim().replace(/\s+/g, ' ');
 }
 
-function phraseSource(phrase: string): string {
-  const body = phrase
-    .split(' ')
-    .map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'))
-    .join(String.raw`\s+`);
-  const before = WORD_CHAR.test(phrase[0]!) ? String.raw`(?<![\p{L}\p{N}_])` : '';
-  const after = WORD_CHAR.test(phrase.at(-1)!) ? String.raw`(?![\p{L}\p{N}_])` : '';
-  return `${before}${body}${after}`;
-}
-
 function compile(settings: Partial<KeywordsSettings>): Compiled {
-  // unique phrases, longest first so that "free vbucks now" wins over "free vbucks"
-  const seen = new Set<string>();
-  const phrases: string[] = [];
+  let trie: TrieNode | null = null;
   for (const raw of arrayOr(settings.phrases)) {
-    if (typeof raw !== 'string') continue;
-    const phrase = normalisePhrase(raw);
-    const key = phrase.toLowerCase();
-    if (!phrase || seen.has(key)) continue;
-    seen.add(key);
-    phrases.push(phrase);
+    if (typeof raw !== 'string' || !normalisePhrase(raw)) continue;
+    trie ??= { next: new Map() };
+    let node = trie;
+    for (const key of edgeKeys(tokenize(normalisePhrase(raw)))) {
+      let child = node.next.get(key);
+      if (!child) node.next.set(key, (child = { next: new Map() }));
+      node = child;
+    }
+    node.phrase ??= raw; // the first of duplicate phrases names the match
   }
-  phrases.sort((a, b) => b.length - a.length);
-  const phraseRe = phrases.length ? new RegExp(phrases.map((p) => `(${phraseSource(p)})`).join('|'), 'giu') : null;
 
   const patterns: Compiled['patterns'] = [];
   const rejected: Compiled['rejected'] = [];
@@ -90,13 +109,13 @@ function compile(settings: Partial<KeywordsSettings>): Compiled {
   });
 
   return {
-    phraseRe,
-    phraseOf: phrases,
+    trie,
     patterns,
     rejected,
     severity: isSeverity(settings.severity) ? settings.severity : 'medium',
     score: numberOr(settings.score, 1, 0, 1),
     warned: false,
+    overBudgetWarned: false,
   };
 }
 
@@ -131,24 +150,47 @@ function scan(text: string, re: RegExp, limit: number, onMatch: (start: number, 
 
 /** All watchlist matches in `text`, ordered by position. */
 export function findKeywords(text: string, settings: Partial<KeywordsSettings>): KeywordMatch[] {
-  const c = compiled(settings);
+  return search(text, compiled(settings)).matches;
+}
+
+/** Matches, and how many patterns were skipped because the time budget ran out. */
+function search(text: string, c: Compiled): { matches: KeywordMatch[]; skipped: number } {
   const matches: KeywordMatch[] = [];
   const push = (keyword: string, start: number, matched: string) =>
     matches.push({ keyword, text: matched.slice(0, MAX_TEXT), start, end: start + matched.length });
 
-  if (c.phraseRe) {
-    let count = 0;
-    for (const m of text.matchAll(c.phraseRe)) {
-      const group = m.findIndex((g, i) => i > 0 && g !== undefined);
-      push(c.phraseOf[group - 1] ?? m[0], m.index, m[0]);
-      if (++count >= MAX_MATCHES) break;
+  if (c.trie) {
+    const t = tokenize(text);
+    const keys = edgeKeys(t);
+    for (let i = 0; i < keys.length && matches.length < MAX_MATCHES; ) {
+      // leftmost-longest: follow the trie as far as the text allows, remember the last phrase end
+      let node = c.trie.next.get(t.tokens[i]!);
+      let last = -1;
+      let phrase = '';
+      for (let j = i; node; ) {
+        if (node.phrase !== undefined) [last, phrase] = [j, node.phrase];
+        if (++j >= keys.length) break;
+        node = node.next.get(keys[j]!);
+      }
+      if (last < 0) {
+        i++;
+        continue;
+      }
+      push(phrase, t.starts[i]!, text.slice(t.starts[i]!, t.ends[last]!));
+      i = last + 1;
     }
   }
-  for (const { keyword, re } of c.patterns) {
+  const started = performance.now();
+  let skipped = 0;
+  for (const [i, { keyword, re }] of c.patterns.entries()) {
     if (matches.length >= MAX_MATCHES) break;
+    if (i > 0 && performance.now() - started > PATTERN_BUDGET_MS) {
+      skipped = c.patterns.length - i;
+      break;
+    }
     scan(text, re, Math.min(MAX_MATCHES_PER_KEYWORD, MAX_MATCHES - matches.length), (start, matched) => push(keyword, start, matched));
   }
-  return matches.sort((a, b) => a.start - b.start || a.end - b.end);
+  return { matches: matches.sort((a, b) => a.start - b.start || a.end - b.end), skipped };
 }
 
 export const keywordsPlugin: BuiltinPlugin<KeywordsSettings> = {
@@ -199,7 +241,11 @@ export const keywordsPlugin: BuiltinPlugin<KeywordsSettings> = {
       c.warned = true;
       ctx.log?.warn('keywords: skipping unsafe or invalid patterns', { rejected: c.rejected });
     }
-    const matches = findKeywords(message.content, settings);
+    const { matches, skipped } = search(message.content, c);
+    if (skipped && !c.overBudgetWarned) {
+      c.overBudgetWarned = true;
+      ctx.log?.warn(`keywords: pattern scanning exceeded ${PATTERN_BUDGET_MS} ms; skipped the remaining patterns`, { skipped, length: message.content.length });
+    }
     if (matches.length === 0) return null;
     return one({ target: 'message', type: 'keyword', score: c.score, severity: c.severity, content: { matches } });
   },

@@ -1,9 +1,13 @@
 // Load generator for bench/plugins.ts, run as a child process so it does not share the
 // server's event loop: POSTs `count` chat messages over keep-alive HTTP, either as fast as
-// `concurrency` requests in flight allow, or paced at `rate` per second. Prints one JSON line.
+// `concurrency` requests in flight allow, or paced at `rate` per second. `paths` is a
+// comma-separated list of message collections (sessions), used round-robin; `speakers` distinct
+// externalUserIds take turns. Prints one JSON line.
 import { Agent, request } from 'node:http';
 
-const [url, key, path, count, concurrency, rate] = process.argv.slice(2);
+const [url, key, paths, count, concurrency, rate, speakers] = process.argv.slice(2);
+const PATHS = paths.split(',');
+const SPEAKERS = Number(speakers);
 const N = Number(count);
 const C = Number(concurrency);
 const RATE = Number(rate); // 0 = unpaced
@@ -25,12 +29,12 @@ const LINES = [
   'brb getting water',
   'sh1t, I missed the ult again',
 ];
-const body = (i) => JSON.stringify({ content: `${LINES[i % LINES.length]} #${i}`, externalUserId: `player-${i % 50}` });
+const body = (i) => JSON.stringify({ content: `${LINES[i % LINES.length]} #${i}`, externalUserId: `player-${i % SPEAKERS}` });
 
 function post(i) {
   return new Promise((resolve) => {
     const data = body(i);
-    const req = request({ hostname, port, path, method: 'POST', agent, headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+    const req = request({ hostname, port, path: PATHS[i % PATHS.length], method: 'POST', agent, headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode));
     });

@@ -7,7 +7,10 @@
  *
  * Every round boots a fresh Cortex in this process (startCortex, fresh data dir, no data plane)
  * and drives it over HTTP from a child process (bench/plugins-load.mjs: keep-alive node:http,
- * a fixed chat mix of clean, toxic, obfuscated, PII and watched-phrase lines from 50 speakers).
+ * a fixed chat mix — a third toxic or obfuscated, some PII and watched phrases — spread over
+ * BENCH_SESSIONS sessions and BENCH_SPEAKERS speakers; at 2,000 messages/s a few speakers
+ * posting everything would be a flood, and then every message is annotated by the flood plugin
+ * too: BENCH_SPEAKERS=50 BENCH_SESSIONS=1 measures that worst case).
  *
  * 1. Throughput. Spine: no plugins; rate = messages / the load generator's elapsed time (every
  *    POST answered 201). Plugins: toxicity, keywords, pii, flood and summary installed (workers
@@ -22,7 +25,7 @@
  *    warm-up and not counted.
  *
  * Environment: BENCH_MESSAGES=10000, BENCH_CONCURRENCY=32, BENCH_ROUNDS=3, BENCH_LAT_RATE=200,
- * BENCH_LAT_SECONDS=10.
+ * BENCH_LAT_SECONDS=10, BENCH_SESSIONS=20, BENCH_SPEAKERS=2000.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +39,8 @@ const CONCURRENCY = envNum('BENCH_CONCURRENCY', 32, 1);
 const ROUNDS = envNum('BENCH_ROUNDS', 3, 1);
 const LAT_RATE = envNum('BENCH_LAT_RATE', 200, 1);
 const LAT_SECONDS = envNum('BENCH_LAT_SECONDS', 10, 2);
+const SESSIONS = envNum('BENCH_SESSIONS', 20, 1);
+const SPEAKERS = envNum('BENCH_SPEAKERS', 2000, 1);
 const P = '/api/projects/default';
 
 const BUILTINS = [
@@ -50,7 +55,8 @@ const MESSAGE_PLUGINS = ['toxicity', 'keywords', 'pii', 'flood'];
 interface Booted {
   cortex: Cortex;
   url: string;
-  messagesPath: string;
+  /** Comma-separated message collections of the sessions. */
+  messagesPaths: string;
   close(): Promise<void>;
 }
 
@@ -86,9 +92,10 @@ async function boot(withPlugins: boolean): Promise<Booted> {
     for (const body of BUILTINS) await call(b, 'POST', `${P}/plugins`, body);
     await allIdle(cortex, BUILTINS.map((x) => x.pluginId));
   }
-  const session = await call(b, 'POST', `${P}/sessions`, { title: 'bench' });
+  const paths: string[] = [];
+  for (let i = 0; i < SESSIONS; i++) paths.push(`${P}/sessions/${(await call(b, 'POST', `${P}/sessions`, { title: `bench ${i}` })).id}/messages`);
   return {
-    cortex, url, messagesPath: `${P}/sessions/${session.id}/messages`,
+    cortex, url, messagesPaths: paths.join(','),
     async close() {
       await cortex.close();
       await rm(dataDir, { recursive: true, force: true });
@@ -98,7 +105,7 @@ async function boot(withPlugins: boolean): Promise<Booted> {
 
 function load(b: Booted, count: number, concurrency: number, rate: number): Promise<{ elapsedMs: number; statuses: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(ROOT, 'bench', 'plugins-load.mjs'), b.url, b.cortex.consoleKey, b.messagesPath, String(count), String(concurrency), String(rate)],
+    execFile(process.execPath, [join(ROOT, 'bench', 'plugins-load.mjs'), b.url, b.cortex.consoleKey, b.messagesPaths, String(count), String(concurrency), String(rate), String(SPEAKERS)],
       { maxBuffer: 1 << 20 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as { elapsedMs: number; statuses: Record<string, number> })));
   });
 }
@@ -177,7 +184,7 @@ async function latencyRound() {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  process.stdout.write(`bench:plugins — ${MESSAGES} messages × ${ROUNDS} rounds, concurrency ${CONCURRENCY}; latency at ${LAT_RATE}/s for ${LAT_SECONDS} s\n`);
+  process.stdout.write(`bench:plugins — ${MESSAGES} messages × ${ROUNDS} rounds, ${SESSIONS} sessions, ${SPEAKERS} speakers, concurrency ${CONCURRENCY}; latency at ${LAT_RATE}/s for ${LAT_SECONDS} s\n`);
   await throughputRound('plugins'); // warm-up (JIT, page cache), not counted
   const rounds: ThroughputRound[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -197,7 +204,7 @@ async function main(): Promise<void> {
   ];
   const results = {
     name: 'plugins', startedAt: startedAt.toISOString(), commit: git(['rev-parse', '--short', 'HEAD']), dirty: git(['status', '--porcelain']) !== '',
-    config: { MESSAGES, CONCURRENCY, ROUNDS, LAT_RATE, LAT_SECONDS, plugins: BUILTINS },
+    config: { MESSAGES, CONCURRENCY, ROUNDS, LAT_RATE, LAT_SECONDS, SESSIONS, SPEAKERS, plugins: BUILTINS },
     throughput: { spineMedian: spine, pluginsMedian: plugins, rounds },
     latency,
     checks,

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Message, MessageCreate, MessageUpdate } from '../../common/schemas.js';
 import { notFound } from '../core/errors.js';
-import { nowIso, uuidv7 } from '../store/ids.js';
+import { nowIso, uuidv7, uuidv7Floor } from '../store/ids.js';
 import { changedFields, statementCache, type DomainDeps, type ProjectScope } from './context.js';
 import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { ParticipantsModule } from './participants.js';
@@ -32,6 +32,9 @@ const toMessage = (r: MessageRow): Message => ({
 });
 
 export const SYSTEM_SENDER = '[System]';
+
+/** How much earlier than its posting a message's timestamp may be and still count in a recent-messages window. */
+const POSTED_LATE_SLACK_MS = 60_000;
 
 export type MessagesModule = ReturnType<typeof createMessages>;
 
@@ -162,10 +165,16 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
       args.push(q.participantId);
     }
     if (q.sinceSeconds !== undefined) {
-      where.push('timestamp >= ?');
-      args.push(new Date(Date.parse(anchor?.timestamp ?? nowIso()) - q.sinceSeconds * 1000).toISOString());
+      const since = Date.parse(anchor?.timestamp ?? nowIso()) - q.sinceSeconds * 1000;
+      // The id bound lets the index scan stop at the window instead of running back through the
+      // whole session; the slack covers messages stamped before they were posted (transcripts).
+      where.push('timestamp >= ?', 'id >= ?');
+      args.push(new Date(since).toISOString(), uuidv7Floor(since - POSTED_LATE_SLACK_MS));
     }
-    const rows = sql(`SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as MessageRow[];
+    // Without statistics the planner prefers messages_session (it matches ORDER BY id), which would
+    // scan every speaker's messages; one speaker's are on their own index.
+    const index = q.participantId ? 'INDEXED BY messages_participant' : '';
+    const rows = sql(`SELECT * FROM messages ${index} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...args, q.limit) as MessageRow[];
     return rows.reverse().map(toMessage);
   }
 

@@ -11,6 +11,7 @@ import type { DomainEvent } from '../../common/events.js';
 import type { Message, Session } from '../../common/schemas.js';
 import type { Plugin, PluginContext, RecentMessagesQuery } from './api.js';
 import { builtinPlugin } from './builtin/index.js';
+import { SEED_LIMIT, SessionWindows } from './session-window.js';
 import type { EventResult, FromWorker, InspectWorkerData, InspectedPlugin, PluginSource, RpcRequest, RunWorkerData, ToWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -64,16 +65,25 @@ async function run(data: RunWorkerData): Promise<void> {
     post({ t: 'log', level, msg: String(msg), ...(extra && { data: extra }) });
   const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
+  // Only a plugin that sees every message.created can keep its own view of sessions.
+  const windows = plugin.manifest.events.includes('message.created') ? new SessionWindows() : null;
+  const recentMessages = async (sessionId: string, upToId: string | null, query: RecentMessagesQuery): Promise<Message[]> => {
+    const ask = (q: RecentMessagesQuery) => call<Message[]>({ method: 'recentMessages', sessionId, beforeMessageId: upToId, query: q });
+    if (!windows) return ask(query);
+    if (!windows.has(sessionId)) windows.seed(sessionId, await ask({ limit: SEED_LIMIT }), SEED_LIMIT);
+    return windows.answer(sessionId, upToId, query) ?? ask(query);
+  };
+
   const contextFor = (event: DomainEvent): PluginContext => {
     const d = event.payload.data as { id?: string; sessionId?: string };
     const isMessage = event.type.startsWith('message.');
     const sessionId = (isMessage ? d.sessionId : d.id) ?? '';
+    if (windows && event.type === 'message.created') windows.observe(event.payload.data as unknown as Message);
     return {
       settings: data.settings,
       projectId: data.projectId,
       session: () => call<Session>({ method: 'session', sessionId }),
-      recentMessages: (query: RecentMessagesQuery = {}) =>
-        call<Message[]>({ method: 'recentMessages', sessionId, beforeMessageId: isMessage ? (d.id ?? null) : null, query }),
+      recentMessages: (query: RecentMessagesQuery = {}) => recentMessages(sessionId, isMessage ? (d.id ?? null) : null, query),
       log: logger,
     };
   };

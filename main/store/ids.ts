@@ -22,6 +22,12 @@ const bytes = Buffer.alloc(16);
  * UUIDv7: time-ordered, so ids sort by creation and serve as pagination cursors. Within one
  * millisecond a 12-bit counter keeps ids from this process strictly increasing.
  */
+/** The smallest UUIDv7 of millisecond `ms`: ids compare as text, so `id >= uuidv7Floor(t)` means "created at t or later". */
+export function uuidv7Floor(ms: number): string {
+  const h = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7000-8000-000000000000`;
+}
+
 export function uuidv7(now = Date.now()): string {
   if (now <= lastMs) {
     counter++;

@@ -11,10 +11,11 @@
  * Heuristics and limits:
  *  - phone: 7–15 digits. With `+`/`00` international prefix any grouping is accepted; national
  *    forms need separators (spaces, dashes, dots, parentheses) with at least one group of 3+
- *    digits (or the French `06 12 34 56 78` form), or be a 10–11 digit run starting with 0. Rejected as non-phones: dates (`2024-05-01`, `01.05.2024`), IP
- *    addresses, numbers with thousands separators (`1.234.567`), decimals, groups of single
- *    digits. Times (`10:30`) never match because `:` is not a phone separator.
- *    Unformatted national numbers (`5551234567`) are not detected.
+ *    digits (or the French `06 12 34 56 78` form), or be a 10–11 digit run starting with 0.
+ *    Rejected as non-phones: dates (`2024-05-01`, `01.05.2024`), IP addresses, numbers with
+ *    thousands separators (`1.234.567`, `1 000 000`), decimals, groups of single digits, more
+ *    than 6 groups. Times (`10:30`) never match because `:` is not a phone separator.
+ *    Unformatted national numbers without a leading 0 (`5551234567`) are not detected.
  *  - card: 13–19 digits starting with 2–6, optionally grouped by spaces or dashes in groups of
  *    at least 4 (the last group may be shorter), Luhn-valid.
  *  - iban: upper- or lower-case, optionally grouped by single spaces every 4 characters.
@@ -69,8 +70,9 @@ function isPhone(candidate: string): boolean {
 }
 
 function maskPhone(value: string): string {
-  // keep the international prefix and country code group (`+49`, `0049`)
-  const keepHead = /^(?:\+ ?\d+|00\d+)/.exec(value)?.[0].length ?? 0;
+  // keep the international prefix and the country code (`+49`, `0049`; 2 digits when not separated)
+  const intl = /^(\+ ?|00)(\d+)/.exec(value);
+  const keepHead = intl ? intl[1]!.length + (intl[2]!.length <= 3 ? intl[2]!.length : 2) : 0;
   const digitsTotal = value.replace(/\D/g, '').length;
   let digitIndex = 0;
   let out = '';

@@ -2,7 +2,8 @@
  * `toxicity`: profanity, slurs, sexual terms, insults and threats in chat messages.
  *
  * Layers, all over the same text:
- *  1. Spaced-out letters are joined first: runs of three or more single characters separated by
+ *  0. Invisible format characters (zero-width space/joiners, soft hyphen) are dropped.
+ *  1. Spaced-out letters are joined: runs of three or more single characters separated by
  *     up to three spaces or punctuation marks (`f u c k`, `F.U.C.K`, `f-u-c-k`, `s_h_1_t`)
  *     become one word, with a position map back to the original text.
  *  2. obscenity's English dataset plus the installation's custom words (compiled as obscenity
@@ -147,6 +148,32 @@ export function collapseSpacedLetters(input: string): MappedText {
   }
   copy(last, input.length);
   return { text, map };
+}
+
+const INVISIBLE = /\p{Cf}/u;
+const INVISIBLE_RUNS = /\p{Cf}+/gu;
+
+/** Drops format characters (zero-width space/joiners, soft hyphen, BOM, bidi controls). */
+export function stripInvisible(input: string): MappedText {
+  if (!INVISIBLE.test(input)) return { text: input, map: null };
+  let text = '';
+  const map: number[] = [];
+  let last = 0;
+  for (const run of input.matchAll(INVISIBLE_RUNS)) {
+    text += input.slice(last, run.index);
+    for (let i = last; i < run.index; i++) map.push(i);
+    last = run.index + run[0].length;
+  }
+  text += input.slice(last);
+  for (let i = last; i < input.length; i++) map.push(i);
+  return { text, map };
+}
+
+/** `inner` was derived from `outer.text`; the result maps `inner.text` to what `outer` came from. */
+function compose(outer: MappedText, inner: MappedText): MappedText {
+  if (!outer.map) return inner;
+  const outerMap = outer.map;
+  return { text: inner.text, map: inner.map ? inner.map.map((i) => outerMap[i]!) : outerMap };
 }
 
 type CharFn = (char: number) => number | undefined;
@@ -358,7 +385,8 @@ function allowedSpans(lowerText: string, allowList: readonly string[]): Span[] {
 /** Scores a text; null when nothing was found. Does not apply `minScore`. */
 export function analyzeToxicity(text: string, settings: Partial<ToxicitySettings>): ToxicityResult | null {
   const c = compiled(settings);
-  const collapsed = collapseSpacedLetters(text);
+  const visible = stripInvisible(text);
+  const collapsed = compose(visible, collapseSpacedLetters(visible.text));
   const found: ToxicityMatch[] = [];
 
   // 1. obscenity: dataset + custom words (positions are in the collapsed text, end inclusive).

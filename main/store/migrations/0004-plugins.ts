@@ -19,6 +19,8 @@ UPDATE annotations SET content = json_object('label', label) WHERE label IS NOT 
 UPDATE annotations SET participant_id = (SELECT m.participant_id FROM messages m WHERE m.id = annotations.message_id) WHERE message_id IS NOT NULL;
 ALTER TABLE annotations DROP COLUMN label;
 CREATE UNIQUE INDEX annotations_origin ON annotations(plugin_id, origin_seq, origin_ordinal) WHERE origin_seq IS NOT NULL;
+-- A speaker's recent messages (plugin contexts, e.g. flood).
+CREATE INDEX messages_participant ON messages(session_id, participant_id, id);
 CREATE INDEX annotations_participant ON annotations(participant_id, type, created_at) WHERE participant_id IS NOT NULL;
 
 CREATE TABLE project_plugins (

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keywordsPlugin, type KeywordMatch, type KeywordsSettings } from '../../../main/plugins/builtin/keywords.js';
+import { findKeywords, keywordsPlugin, type KeywordMatch, type KeywordsSettings } from '../../../main/plugins/builtin/keywords.js';
 import { checkRegex } from '../../../main/plugins/builtin/regex-safety.js';
 import { makeCtx, message, messageEvent, onlyAnnotation } from './ctx.js';
 
@@ -89,6 +89,21 @@ describe('keywords plugin', () => {
     );
   });
 
+  test('phrases: leftmost-longest among phrases sharing words; punctuation spacing must match', () => {
+    const settings = { ...DEFAULTS, phrases: ['free', 'free robux', 'free robux now', 'discord.gg'] };
+    const found = (text: string) => findKeywords(text, settings).map((m) => m.keyword);
+    assert.deepEqual(found('free robux now!'), ['free robux now']);
+    assert.deepEqual(found('FREE robux, free stuff'), ['free robux', 'free']);
+    assert.deepEqual(found('see discord.gg/abc but not discord . gg'), ['discord.gg']);
+    assert.deepEqual(found('freedom'), []);
+  });
+
+  test('phrases: hundreds of phrases', () => {
+    const phrases = Array.from({ length: 500 }, (_, i) => `word${i} phrase${i % 37}`);
+    const m = findKeywords('a word499 phrase18 b word7 phrase7 c', { ...DEFAULTS, phrases });
+    assert.deepEqual(m.map((x) => [x.keyword, x.start]), [['word499 phrase18', 2], ['word7 phrase7', 21]]);
+  });
+
   test('patterns: matches with offsets, severity and score from settings', async () => {
     const { output } = await run('join discord.gg/abc123 for Free V-Bucks', {
       patterns: [{ pattern: '\\bfree\\s+v-?bucks\\b', flags: 'i' }, { pattern: 'discord\\.gg/\\w+', flags: '' }],
@@ -132,6 +147,32 @@ describe('keywords plugin', () => {
     const all = await matches(dense, { patterns: [{ pattern: 'ab' }] });
     assert.equal(all.length, 20); // per-keyword cap
     assert.deepEqual(all.map((x) => x.start), Array.from({ length: 20 }, (_, i) => i * 3));
+  });
+
+  test('window boundaries: matches just before, on and across them are found once', () => {
+    // windows of 1,024 with 128 shared on each side: window k accepts starts in [768k + 128, 768k + 896)
+    const positions: number[] = [];
+    for (let k = 0; k < 6; k++) positions.push(768 * k + 890, 768 * k + (k % 2 ? 896 : 895), 768 * k + 1020);
+    const chars = Array.from({ length: 5000 }, () => 'a');
+    for (const p of positions) chars.splice(p, 3, 'X', 'y', 'Z');
+    const text = chars.join('');
+    const expected = [...text.matchAll(/XyZ/g)].map((m) => m.index);
+    assert.deepEqual(expected, positions); // the fixture is what it claims to be
+    const found = findKeywords(text, { ...DEFAULTS, patterns: [{ pattern: 'XyZ' }] });
+    assert.deepEqual(found.map((m) => m.start), positions);
+    assert.ok(found.every((m) => m.text === 'XyZ' && m.end === m.start + 3));
+  });
+
+  test('pattern scanning of one message stops after its time budget', async () => {
+    // each pattern is quadratic on a run of word characters (~50 ms for 64 KB); 30 of them would take seconds
+    const patterns = Array.from({ length: 30 }, (_, i) => ({ pattern: `\\w+x${i}`, flags: '' }));
+    assert.ok(patterns.every((p) => checkRegex(p.pattern, p.flags) === null));
+    const started = performance.now();
+    const { output, ctx } = await run('a'.repeat(65_000), { patterns });
+    const elapsed = performance.now() - started;
+    assert.equal(output, null);
+    assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+    assert.match(ctx.logs.find((l) => l.level === 'warn')?.msg ?? '', /exceeded 50 ms/);
   });
 
   test('validateSettings reports each bad pattern by its path', () => {

@@ -45,6 +45,9 @@ describe('toxicity plugin', () => {
     ['kiss my @ss', 'ass', 8, 11],
     ['well s h 1 t happens', 'shit', 5, 12],
     ['ｆｕｃｋ', 'fuck', 0, 4],
+    ['f\u200bu\u200bc\u200bk', 'fuck', 0, 7],
+    ['sh\u00adit', 'shit', 0, 5],
+    ['x f\u200du\u200dc\u200dk', 'fuck', 2, 9],
   ] as const) {
     test(`obfuscated: ${JSON.stringify(text)} → ${word}`, async () => {
       const r = await flagged(text);

@@ -74,13 +74,7 @@ const scopeOf = (c: Cortex) => ({ tenantId: c.tenantId, projectId: c.projectId }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function allIdle(c: Cortex, ids: readonly string[]): Promise<void> {
-  for (;;) {
-    if (ids.every((id) => {
-      const s = c.plugins.status(scopeOf(c), id);
-      return s.state === 'idle' && s.backlog === 0;
-    })) return;
-    await sleep(2);
-  }
+  while (!ids.every((id) => c.plugins.isIdle(scopeOf(c), id))) await sleep(5);
 }
 
 async function boot(withPlugins: boolean): Promise<Booted> {

@@ -36,6 +36,12 @@ export const SYSTEM_SENDER = '[System]';
 /** How much earlier than its posting a message's timestamp may be and still count in a recent-messages window. */
 const POSTED_LATE_SLACK_MS = 60_000;
 
+/**
+ * The lowest message id a recent-messages window starting at `sinceMs` considers: the bound
+ * lets an index scan stop at the window instead of running back through the whole session.
+ */
+export const windowFloorId = (sinceMs: number): string => uuidv7Floor(sinceMs - POSTED_LATE_SLACK_MS);
+
 export type MessagesModule = ReturnType<typeof createMessages>;
 
 /**
@@ -166,10 +172,8 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     }
     if (q.sinceSeconds !== undefined) {
       const since = Date.parse(anchor?.timestamp ?? nowIso()) - q.sinceSeconds * 1000;
-      // The id bound lets the index scan stop at the window instead of running back through the
-      // whole session; the slack covers messages stamped before they were posted (transcripts).
       where.push('timestamp >= ?', 'id >= ?');
-      args.push(new Date(since).toISOString(), uuidv7Floor(since - POSTED_LATE_SLACK_MS));
+      args.push(new Date(since).toISOString(), windowFloorId(since));
     }
     // Without statistics the planner prefers messages_session (it matches ORDER BY id), which would
     // scan every speaker's messages; one speaker's are on their own index.

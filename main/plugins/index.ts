@@ -55,10 +55,10 @@ export function createPlugins({ db, events, domain, logger, config }: PluginsDep
     runner.start();
   }
 
-  function stopRunner(installationId: string): void {
+  function stopRunner(installationId: string, keepCursor = true): void {
     const runner = runners.get(installationId);
     if (!runner) return;
-    runner.stop();
+    runner.stop(keepCursor);
     runners.delete(installationId);
     byProject.get(runner.projectId)?.delete(runner);
   }
@@ -67,7 +67,7 @@ export function createPlugins({ db, events, domain, logger, config }: PluginsDep
   function reconcile(installationId: string): void {
     const row = installations.byId(installationId);
     const runner = runners.get(installationId);
-    if (!row || row.enabled !== 1) return stopRunner(installationId);
+    if (!row || row.enabled !== 1) return stopRunner(installationId, row !== undefined);
     if (runner) runner.reload(row);
     else void startRunner(row).catch((err: unknown) => log.error({ err }, 'starting a plugin failed'));
   }
@@ -96,6 +96,10 @@ export function createPlugins({ db, events, domain, logger, config }: PluginsDep
         processed: 0, annotations: 0, errors: installations.errorCount(row.id), restarts: 0, eventsPerSecond: 0,
         recentErrors: installations.recentErrors(row.id),
       };
+    },
+    /** True when the installation's runner has handled every event committed so far (for tests and benchmarks). */
+    isIdle(scope: ProjectScope, pluginId: string): boolean {
+      return runners.get(installations.getRow(scope, pluginId).id)?.isIdle() ?? false;
     },
     /** POST …/sessions/{id}/summary/regenerate: asks the summary plugin (which must be installed and enabled). */
     requestSummary(scope: ProjectScope, sessionId: string): { eventId: string; seq: number } {

@@ -1,5 +1,4 @@
 /** Messages between the plugin runner (main thread) and a plugin worker. Structured-cloned. */
-import type { DomainEvent } from '../../common/events.js';
 import type { PluginManifest, PluginOutput, RecentMessagesQuery } from './api.js';
 
 /** Where a plugin's code comes from: compiled into the app, or a module file in the plugins folder. */
@@ -20,7 +19,8 @@ export interface InspectWorkerData {
 }
 
 export type ToWorker =
-  | { t: 'batch'; events: DomainEvent[] }
+  /** A JSON array of event envelopes: one string crosses the thread boundary far cheaper than cloned objects. */
+  | { t: 'batch'; json: string }
   | { t: 'rpc'; id: number; ok: true; value: unknown }
   | { t: 'rpc'; id: number; ok: false; error: string };
 

@@ -14,7 +14,7 @@ import { SEVERITIES, type Annotation } from '../../common/schemas.js';
 import type { PluginStatus } from '../../common/plugin-schemas.js';
 import type { Domain } from '../domain/index.js';
 import type { ProjectScope } from '../domain/context.js';
-import type { EventLog } from '../events/log.js';
+import { eventJson, type EventLog } from '../events/log.js';
 import type { AnnotationDraft, PluginOutput, PluginResult } from './api.js';
 import { startPluginWorker } from './thread.js';
 import { cursorName, type InstallationRow, type InstallationsModule } from './installations.js';
@@ -37,6 +37,7 @@ const MAX_QUEUE = 5_000;
 const MAX_ATTEMPTS = 3;
 const MAX_BACKOFF_MS = 60_000;
 const MAX_CONTENT_BYTES = 16_384;
+const CURSOR_FLUSH_MS = 1_000;
 
 type State = PluginStatus['state'];
 
@@ -62,6 +63,9 @@ export class PluginRunner {
   private restartTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
   private failures = 0;
+  /** The committed position moved past events that wrote nothing; persisted within CURSOR_FLUSH_MS. */
+  private cursorDirty = false;
+  private cursorTimer: NodeJS.Timeout | null = null;
   private readonly attempts = new Map<number, number>();
   private readonly matches: (type: string) => boolean;
   private readonly scope: ProjectScope;
@@ -123,7 +127,11 @@ export class PluginRunner {
     this.start();
   }
 
-  stop(): void {
+  /** `keepCursor` false: the installation is gone, its cursor with it. */
+  stop(keepCursor = true): void {
+    if (keepCursor) this.flushCursor();
+    else if (this.cursorTimer) clearTimeout(this.cursorTimer);
+    this.cursorTimer = null;
     this.stopWorker();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
@@ -143,6 +151,11 @@ export class PluginRunner {
     }
     this.queue.push(event);
     this.schedule();
+  }
+
+  /** Running, and nothing left to hand to the worker or to commit. Cheap (no queries). */
+  isIdle(): boolean {
+    return this.state === 'idle' && this.caughtUp && this.queue.length === 0 && this.inflight.length === 0;
   }
 
   status(): PluginStatus {
@@ -189,7 +202,7 @@ export class PluginRunner {
     this.progressSeen = 0;
     this.progressAt = Date.now();
     Atomics.store(this.progress, 0, 0);
-    this.post({ t: 'batch', events: this.inflight });
+    this.post({ t: 'batch', json: `[${this.inflight.map(eventJson).join(',')}]` });
     this.watchdog ??= setInterval(() => this.checkProgress(), Math.max(5, Math.min(250, this.deps.timeoutMs / 4)));
   }
 
@@ -273,31 +286,63 @@ export class PluginRunner {
         break;
       }
     }
-    if (good.length > 0) {
-      try {
-        this.annotationsWritten += this.deps.events.write(() => {
-          let n = 0;
-          for (const g of good) n += this.apply(g.event, g.result);
-          this.deps.events.setCursor(cursorName(this.row.id), good.at(-1)!.event.seq);
-          return n;
-        }, `plugin:${this.row.plugin_id}`);
-        this.committed = good.at(-1)!.event.seq;
-        this.processed += good.length;
-        this.rate.push([Date.now(), good.length]);
-        for (const g of good) this.attempts.delete(g.event.seq);
-      } catch (err) {
-        this.log.error({ err }, 'applying plugin results failed');
-        failure = { kind: 'apply_failed', message: (err as Error).message, seq: good[0]!.event.seq };
-      }
-    }
-    if (failure) {
-      this.fail(failure.kind, failure.message, failure.seq);
-      return;
-    }
-    this.inflight = [];
-    this.failures = 0;
     this.clearWatchdog();
-    this.schedule();
+    const generation = this.generation;
+    const finish = (f: typeof failure) => {
+      if (generation !== this.generation) return; // the worker was replaced meanwhile
+      if (f) return this.fail(f.kind, f.message, f.seq);
+      this.inflight = [];
+      this.failures = 0;
+      this.schedule();
+    };
+    if (good.length === 0) return finish(failure);
+    const last = good.at(-1)!.event.seq;
+    const done = (annotations: number) => {
+      this.committed = Math.max(this.committed, last);
+      this.processed += good.length;
+      this.annotationsWritten += annotations;
+      this.rate.push([Date.now(), good.length]);
+      for (const g of good) this.attempts.delete(g.event.seq);
+    };
+    if (!good.some((g) => hasEffects(g.result))) {
+      // Nothing to write: move the cursor lazily (a crash replays these events, which write nothing).
+      done(0);
+      this.cursorDirty = true;
+      this.cursorTimer ??= setTimeout(() => this.flushCursor(), CURSOR_FLUSH_MS).unref();
+      return finish(failure);
+    }
+    // In the API's group commit: one transaction for many batches and requests.
+    this.deps.events
+      .commit(() => {
+        let n = 0;
+        for (const g of good) n += this.apply(g.event, g.result);
+        this.deps.events.setCursor(cursorName(this.row.id), last);
+        return n;
+      }, `plugin:${this.row.plugin_id}`)
+      .then(
+        (n) => {
+          done(n);
+          if (this.committed === last) this.cursorDirty = false;
+          finish(failure);
+        },
+        (err: Error) => {
+          this.log.error({ err }, 'applying plugin results failed');
+          finish({ kind: 'apply_failed', message: err.message, seq: good[0]!.event.seq });
+        },
+      );
+  }
+
+  /** Persists a cursor that moved without writes (see onResults). */
+  private flushCursor(): void {
+    if (this.cursorTimer) clearTimeout(this.cursorTimer);
+    this.cursorTimer = null;
+    if (!this.cursorDirty) return;
+    this.cursorDirty = false;
+    try {
+      this.deps.events.write(() => this.deps.events.setCursor(cursorName(this.row.id), this.committed), `plugin:${this.row.plugin_id}`);
+    } catch (err) {
+      this.log.error({ err }, 'saving the plugin cursor failed');
+    }
   }
 
   /** Writes one event's output; returns the number of annotations written. Inside write(). */
@@ -398,6 +443,9 @@ export class PluginRunner {
     this.worker?.postMessage(m);
   }
 }
+
+const hasEffects = (r: PluginResult): boolean =>
+  (r.annotations?.length ?? 0) > 0 || r.redactedContent !== undefined || r.summary !== undefined;
 
 /** A handler's return value as a PluginResult, checked: a malformed output fails the event. */
 function normalize(output: PluginOutput): PluginResult {

@@ -1,18 +1,18 @@
 import type { Message } from '../../common/schemas.js';
+import { windowFloorId } from '../domain/messages.js';
 import type { RecentMessagesQuery } from './api.js';
 
 /** What the worker asks the main thread for when it starts watching a session. */
 export const SEED_LIMIT = 500;
-/** Messages posted this much before their timestamp may still fall in a window (as the main thread's query allows). */
-const POSTED_LATE_SLACK_MS = 60_000;
 
 interface Window {
-  /** Oldest first. */
+  /** Oldest first (log order), and the same per speaker. */
   messages: Message[];
-  /** The newest timestamp among this session's messages that are not in memory (-Infinity: none). */
-  lostMs: number;
+  bySpeaker: Map<string | null, Message[]>;
+  /** Every message of the session not in memory has an id ≤ this ('' = none missing). */
+  lostUpTo: string;
   /** The same per speaker, for messages trimmed from memory. */
-  lostBySpeaker: Map<string | null, number>;
+  lostUpToBySpeaker: Map<string | null, string>;
 }
 
 /**
@@ -20,8 +20,9 @@ interface Window {
  * events it consumes (in log order), so `ctx.recentMessages` rarely has to wait for the main
  * thread (whose event loop is busy accepting messages exactly when plugins are busiest). A
  * session is seeded once from the main thread; after that every message of it passes through
- * the worker. `answer` returns undefined whenever memory cannot be sure it holds every message
- * the query matches; the caller then asks the main thread.
+ * the worker. `answer` gives exactly what the main thread's query would (messages.recent), or
+ * undefined whenever memory cannot be sure it holds every message the query matches; the
+ * caller then asks the main thread.
  */
 export class SessionWindows {
   private readonly sessions = new Map<string, Window>();
@@ -42,7 +43,7 @@ export class SessionWindows {
     if (!w) return;
     const last = w.messages.at(-1);
     if (last && last.id >= m.id) return; // already seen (the seed included it)
-    w.messages.push(m);
+    add(w, m);
     this.total++;
     if (w.messages.length > this.perSession) this.trim(w, w.messages.length - this.perSession);
     while (this.total > this.overall && this.sessions.size > 1) this.forget(this.sessions.keys().next().value!);
@@ -51,8 +52,9 @@ export class SessionWindows {
   /** The newest messages of a session up to some point (at most `limit`), from the main thread. */
   seed(sessionId: string, messages: Message[], limit: number): void {
     this.forget(sessionId);
-    const lostMs = messages.length < limit ? -Infinity : Date.parse(messages[0]!.timestamp);
-    this.sessions.set(sessionId, { messages: [...messages], lostMs, lostBySpeaker: new Map() });
+    const w: Window = { messages: [], bySpeaker: new Map(), lostUpTo: messages.length < limit ? '' : messages[0]!.id, lostUpToBySpeaker: new Map() };
+    for (const m of messages) add(w, m);
+    this.sessions.set(sessionId, w);
     this.total += messages.length;
   }
 
@@ -61,31 +63,31 @@ export class SessionWindows {
     if (!w) return undefined;
     this.sessions.delete(sessionId); // most recently used last: the first to go is the least used
     this.sessions.set(sessionId, w);
-    const msgs = w.messages;
-    let end = msgs.length - 1;
+    let anchorMs = Date.now();
     if (upToId !== null) {
-      if (end < 0 || msgs[end]!.id < upToId) return undefined; // memory has not seen that message
-      while (end >= 0 && msgs[end]!.id > upToId) end--;
+      const i = lastAtOrBefore(w.messages, upToId);
+      if (i < 0 || w.messages[i]!.id !== upToId) return undefined; // memory has not seen that message
+      anchorMs = Date.parse(w.messages[i]!.timestamp);
     }
-    const anchorMs = upToId !== null && end >= 0 ? Date.parse(msgs[end]!.timestamp) : Date.now();
-    const bound = q.sinceSeconds !== undefined ? anchorMs - q.sinceSeconds * 1000 : -Infinity;
+    const list = q.participantId !== undefined ? (w.bySpeaker.get(q.participantId) ?? []) : w.messages;
+    const since = q.sinceSeconds !== undefined ? anchorMs - q.sinceSeconds * 1000 : undefined;
+    const floor = since !== undefined ? windowFloorId(since) : '';
     const limit = Math.min(500, Math.max(1, Math.trunc(q.limit ?? 50)));
     const found: Message[] = [];
-    for (let i = end; i >= 0 && found.length < limit; i--) {
-      const m = msgs[i]!;
-      if (q.participantId !== undefined && m.participantId !== q.participantId) continue;
-      if (Date.parse(m.timestamp) < bound) continue;
-      found.push(m);
+    for (let i = upToId === null ? list.length - 1 : lastAtOrBefore(list, upToId); i >= 0 && found.length < limit; i--) {
+      const m = list[i]!;
+      if (m.id < floor) break;
+      if (since === undefined || Date.parse(m.timestamp) >= since) found.push(m);
     }
-    const lost = Math.max(w.lostMs, q.participantId !== undefined ? (w.lostBySpeaker.get(q.participantId) ?? -Infinity) : maxOf(w.lostBySpeaker));
-    const complete = found.length === limit || lost === -Infinity || lost + POSTED_LATE_SLACK_MS < bound;
+    const lost = q.participantId !== undefined ? maxId(w.lostUpTo, w.lostUpToBySpeaker.get(q.participantId) ?? '') : maxId(w.lostUpTo, ...w.lostUpToBySpeaker.values());
+    const complete = found.length === limit || lost === '' || lost < floor;
     return complete ? found.reverse() : undefined;
   }
 
   private trim(w: Window, n: number): void {
     for (const m of w.messages.splice(0, n)) {
-      const t = Date.parse(m.timestamp);
-      if (t > (w.lostBySpeaker.get(m.participantId) ?? -Infinity)) w.lostBySpeaker.set(m.participantId, t);
+      w.bySpeaker.get(m.participantId)!.shift();
+      w.lostUpToBySpeaker.set(m.participantId, m.id);
     }
     this.total -= n;
   }
@@ -98,8 +100,26 @@ export class SessionWindows {
   }
 }
 
-const maxOf = (m: Map<unknown, number>): number => {
-  let max = -Infinity;
-  for (const v of m.values()) if (v > max) max = v;
-  return max;
-};
+function add(w: Window, m: Message): void {
+  w.messages.push(m);
+  const own = w.bySpeaker.get(m.participantId);
+  if (own) own.push(m);
+  else w.bySpeaker.set(m.participantId, [m]);
+}
+
+/** Index of the last message with id ≤ `id` (-1 if none); `list` is in id order. */
+function lastAtOrBefore(list: readonly Message[], id: string): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  let at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.id <= id) {
+      at = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return at;
+}
+
+const maxId = (...ids: string[]): string => ids.reduce((a, b) => (b > a ? b : a), '');

@@ -99,7 +99,7 @@ async function run(data: RunWorkerData): Promise<void> {
     void (async () => {
       const results: EventResult[] = [];
       Atomics.store(progress, 0, 0);
-      for (const [i, event] of msg.events.entries()) {
+      for (const [i, event] of (JSON.parse(msg.json) as DomainEvent[]).entries()) {
         try {
           // Cloned here so an output that is not plain data fails as this event's error, not the whole batch's.
           const output = structuredClone((await plugin.handle(event, contextFor(event))) ?? null);

@@ -9,6 +9,7 @@ import type { Message } from '../../common/schemas.js';
 import type { RecentMessagesQuery } from '../../main/plugins/api.js';
 import { SEED_LIMIT, SessionWindows } from '../../main/plugins/session-window.js';
 import { uuidv7 } from '../../main/store/ids.js';
+import { windowFloorId } from '../../main/domain/messages.js';
 
 function history(n: number, speakers: number, startMs: number, stepMs: number, session = 's1'): Message[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -24,13 +25,14 @@ function history(n: number, speakers: number, startMs: number, stepMs: number, s
   }));
 }
 
-/** What the main thread answers (messages.recent without the id slack, which these timestamps never need). */
+/** What the main thread's query (messages.recent) returns. */
 function truth(all: Message[], upToId: string, q: RecentMessagesQuery): Message[] {
   const anchor = all.find((m) => m.id === upToId)!;
-  const bound = q.sinceSeconds !== undefined ? Date.parse(anchor.timestamp) - q.sinceSeconds * 1000 : -Infinity;
+  const since = q.sinceSeconds !== undefined ? Date.parse(anchor.timestamp) - q.sinceSeconds * 1000 : undefined;
+  const floor = since !== undefined ? windowFloorId(since) : '';
   const limit = Math.min(500, q.limit ?? 50);
   return all
-    .filter((m) => m.id <= upToId && (q.participantId === undefined || m.participantId === q.participantId) && Date.parse(m.timestamp) >= bound)
+    .filter((m) => m.id <= upToId && m.id >= floor && (q.participantId === undefined || m.participantId === q.participantId) && (since === undefined || Date.parse(m.timestamp) >= since))
     .slice(-limit);
 }
 

@@ -4,9 +4,7 @@
  * needs a duration, …) are checked by main/automod, which names the offending field.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Annotation, Id, Message, Nullable, Participant, SanctionType, Severity } from './schemas.js';
-
-const Timestamp = Type.String({ format: 'date-time' });
+import { Annotation, Id, Message, Nullable, Participant, SanctionType, Severity, Timestamp } from './schemas.js';
 
 export const REVIEW_PRIORITIES = ['low', 'medium', 'high'] as const;
 export const ReviewPriority = Type.Union(REVIEW_PRIORITIES.map((p) => Type.Literal(p)));

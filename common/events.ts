@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   'automod.rule.updated',
   'automod.rule.deleted',
   'review.created',
+  'review.updated',
   'review.resolved',
   'plugin.installed',
   'plugin.updated',

@@ -172,6 +172,12 @@ export function createReview({ db, events }: DomainDeps, domain: Domain) {
       if (priority !== open.priority || sev !== open.severity) {
         sql('UPDATE review_items SET priority = ?, priority_rank = ?, severity = ?, severity_rank = ?, updated_at = ? WHERE id = ?')
           .run(priority, rankOf(priority), sev, rankOf(sev), now, open.id);
+        const after = mustGet(f.scope, open.id);
+        // Live views re-rank the queue on this.
+        events.append({
+          type: 'review.updated', tenantId: after.tenant_id, projectId: after.project_id, resourceId: `review:${after.id}`, action: 'updated',
+          data: itemOf(after), changes: { priority: open.priority, severity: open.severity },
+        });
       }
       return { id: open.id, created: false };
     }

@@ -82,6 +82,7 @@ describe('review queue', () => {
 
     // The older spam message gets a slur annotation too: same open item, raised to medium (and high severity).
     const before = (await queue()).items.length;
+    const since = await lastSeq(n.api);
     const extra = await annotate(n, { sessionId: session, id: items.low1.messageId }, 'slur', 1, 'high');
     await settled(n);
     const after = await queue();
@@ -92,6 +93,9 @@ describe('review queue', () => {
     assert.deepEqual(raised.ruleIds.length, 2);
     assert.ok(raised.ruleIds.includes(sev.id));
     assert.ok(raised.evidenceAnnotationIds.includes(extra.id));
+    const updated = (await eventsSince(n.api, since)).filter((e) => e.type === 'review.updated');
+    assert.equal(updated.length, 1, 'live views learn of the re-ranking');
+    assert.deepEqual(updated[0]!.payload.changes, { priority: 'low', severity: 'low' });
     order = after.items.map((i: J) => i.messageId);
     // Medium priority now holds mA and the raised item (both high severity: newer first), then mB (low severity).
     assert.deepEqual(order, [items.high2.messageId, items.high1.messageId, mA.id, items.low1.messageId, mB.id, items.low2.messageId]);

@@ -3,10 +3,12 @@ import { useRef, useState } from 'react';
 import { ApiError } from '../../common/problem.js';
 import { ConnectionIndicator } from './components/ConnectionIndicator.js';
 import { KeyForm } from './features/auth/KeyForm.js';
-import { EventFeed } from './features/events/EventFeed.js';
-import { SessionsList } from './features/sessions/SessionsList.js';
+import { Nav } from './components/Nav.js';
 import { createHttpHandle, createIpcHandle, forgetKey, saveKey, startupKey, type ClientHandle } from './lib/client.js';
 import { CortexProvider } from './lib/cortex-context.js';
+import { ProjectProvider, useProject } from './lib/project.js';
+import { useRoute } from './lib/router.js';
+import { DEFAULT_VIEW, VIEWS } from './routes.js';
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({
@@ -23,26 +25,41 @@ function makeQueryClient(): QueryClient {
 function Console({ handle, onSignOut }: { handle: ClientHandle; onSignOut: (() => void) | null }) {
   return (
     <CortexProvider handle={handle}>
-      <div className="app">
-        <header className="topbar">
-          <h1>
-            Cortex <span className="muted">Console</span>
-          </h1>
-          <span className="project">project: default</span>
-          <div className="spacer" />
-          <ConnectionIndicator />
-          {onSignOut && (
-            <button type="button" className="link" onClick={onSignOut}>
-              Forget key
-            </button>
-          )}
-        </header>
-        <main className="panes">
-          <SessionsList />
-          <EventFeed />
+      <ProjectProvider>
+        <Shell onSignOut={onSignOut} />
+      </ProjectProvider>
+    </CortexProvider>
+  );
+}
+
+function Shell({ onSignOut }: { onSignOut: (() => void) | null }) {
+  const route = useRoute();
+  const { projectId } = useProject();
+  const view = VIEWS.find((v) => v.id === route.parts[0]) ?? VIEWS.find((v) => v.id === DEFAULT_VIEW)!;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1>
+          Cortex <span className="muted">Console</span>
+        </h1>
+        <span className="project" data-testid="project">
+          project: {projectId}
+        </span>
+        <div className="spacer" />
+        <ConnectionIndicator />
+        {onSignOut && (
+          <button type="button" className="link" onClick={onSignOut}>
+            Forget key
+          </button>
+        )}
+      </header>
+      <div className="layout">
+        <Nav current={view.id} />
+        <main className="view" data-testid={`view-${view.id}`}>
+          {view.render(route)}
         </main>
       </div>
-    </CortexProvider>
+    </div>
   );
 }
 

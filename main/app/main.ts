@@ -5,12 +5,17 @@
  * come from `app.getAppPath()` (project root in dev, `app.asar` when packaged), never from
  * `import.meta.url`.
  */
-import { app, BrowserWindow, dialog, ipcMain, session, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Notification, screen, session, type WebContents } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Annotation } from '../../common/schemas.js';
+import { FlagDigest, watchAttention } from '../core/attention.js';
 import { startCortex, type Cortex } from '../core/cortex.js';
 import { createIpcBridge, type IpcBridge } from '../core/ipc-bridge.js';
 import { registerIpc, type IpcRegistration } from './ipc.js';
+import { loadDesktopState, saveDesktopState, visibleOn, type DesktopState } from './desktop-state.js';
+import { installMenu } from './menu.js';
+import { createTray, type ConsoleTray } from './tray.js';
 import { createMainWindow, hardenSession, hardenWebContents, indexUrlOf } from './window.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -20,6 +25,8 @@ const paths = {
   index: join(appRoot, 'dist', 'renderer', 'index.html'),
   preload: join(appRoot, 'dist', 'preload', 'preload.cjs'),
   renderer: join(appRoot, 'dist', 'renderer'),
+  icon: join(appRoot, 'resources', 'icon.png'),
+  desktopState: join(app.getPath('userData'), 'desktop-state.json'),
 };
 
 const log = (message: string): void => console.log(message);
@@ -31,12 +38,57 @@ let bridge: IpcBridge | undefined;
 let ipc: IpcRegistration | undefined;
 let mainWindow: BrowserWindow | undefined;
 let state: 'running' | 'stopping' | 'stopped' = 'running';
+let desktop: DesktopState = { window: null, notifications: true };
+let tray: ConsoleTray | undefined;
+let apiUrl: string | null = null;
+const stopWatching: (() => void)[] = [];
 
-function focusMainWindow(): void {
+function focusMainWindow(view?: string): void {
   if (!mainWindow || mainWindow.isDestroyed()) return;
   if (mainWindow.isMinimized()) mainWindow.restore();
   mainWindow.show();
   mainWindow.focus();
+  // In-page navigation only (the view router reads the hash); the view name is ours, not content's.
+  if (view && /^[a-z]+$/.test(view)) void mainWindow.webContents.executeJavaScript(`location.hash = '#/${view}'`);
+}
+
+function saveDesktop(): void {
+  try {
+    saveDesktopState(paths.desktopState, desktop);
+  } catch (err) {
+    warn(`cortex: could not save ${paths.desktopState}: ${(err as Error).message}`);
+  }
+}
+
+/** Remembers the window's size and position (on close, and shortly after moves and resizes). */
+function rememberBounds(win: BrowserWindow): void {
+  let timer: NodeJS.Timeout | undefined;
+  const capture = () => {
+    if (win.isDestroyed() || win.isMinimized()) return;
+    desktop.window = { ...win.getNormalBounds(), maximized: win.isMaximized() };
+    saveDesktop();
+  };
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(capture, 500);
+  };
+  win.on('resize', later);
+  win.on('move', later);
+  win.on('close', () => {
+    clearTimeout(timer);
+    capture();
+  });
+}
+
+function notifyFlag(a: Annotation, more: number): void {
+  if (!desktop.notifications || !Notification.isSupported()) return;
+  const score = a.score === null ? '' : ` ${Math.round(a.score * 100)}%`;
+  const n = new Notification({
+    title: `High-severity ${a.type}${score}`,
+    body: more > 0 ? `and ${more} more in the last seconds — open the review queue` : 'Open the review queue to act on it',
+  });
+  n.on('click', () => focusMainWindow('review'));
+  n.show();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -83,15 +135,43 @@ async function start(): Promise<void> {
     log: warn,
   });
 
-  mainWindow = createMainWindow({ indexPath: paths.index, preloadPath: paths.preload, log: warn });
+  desktop = loadDesktopState(paths.desktopState);
+  const bounds = desktop.window && visibleOn(desktop.window, screen.getAllDisplays().map((d) => d.workArea));
+  mainWindow = createMainWindow({ indexPath: paths.index, preloadPath: paths.preload, bounds, log: warn });
   trackRenderer(mainWindow.webContents);
+  rememberBounds(mainWindow);
   mainWindow.on('closed', () => {
     mainWindow = undefined;
   });
+  installMenu({ open: focusMainWindow, apiUrl: () => apiUrl, devTools: !app.isPackaged });
+  try {
+    tray = createTray({
+      iconPath: paths.icon,
+      open: focusMainWindow,
+      quit: () => app.quit(),
+      notifications: desktop.notifications,
+      setNotifications: (on) => {
+        desktop.notifications = on;
+        saveDesktop();
+      },
+    });
+  } catch (err) {
+    warn(`cortex: no tray icon (${(err as Error).message})`); // e.g. a desktop without a status area
+  }
+  const digest = new FlagDigest(notifyFlag);
+  stopWatching.push(
+    watchAttention({
+      db: core.db, events: core.events, tenantId: core.tenantId,
+      onCounts: (counts) => tray?.update(counts),
+      onHighSeverityFlag: (a) => digest.add(a),
+    }),
+    () => digest.close(),
+  );
 
   // The REST API is part of the product (scripts, bots); the window itself does not need it.
   try {
     const url = await core.listen();
+    apiUrl = url;
     log(`Cortex REST API listening on ${url}  (data: ${core.config.dataDir})`);
     if (core.bootstrap.createdAdminKey) log(`Admin API key for scripts created in ${core.bootstrap.adminKeyFile}`);
   } catch (err) {
@@ -101,6 +181,8 @@ async function start(): Promise<void> {
 
 async function shutdown(): Promise<number> {
   let code = 0;
+  for (const stop of stopWatching.splice(0)) stop();
+  tray?.destroy();
   ipc?.dispose();
   bridge?.closeAll();
   try {
@@ -129,7 +211,7 @@ function main(): void {
   }
   app.enableSandbox();
 
-  app.on('second-instance', focusMainWindow);
+  app.on('second-instance', () => focusMainWindow());
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
   // The core lives as long as the window: closing it quits on every platform, macOS included.
   app.on('window-all-closed', () => app.quit());

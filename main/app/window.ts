@@ -14,6 +14,8 @@ export interface MainWindowOptions {
   indexPath: string;
   /** Absolute path of `dist/preload/preload.cjs`. */
   preloadPath: string;
+  /** Saved size and position (already checked to be on a display). */
+  bounds?: { x: number; y: number; width: number; height: number; maximized: boolean } | null;
   log?: (message: string) => void;
 }
 
@@ -57,9 +59,9 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
   const log = options.log ?? ((m: string) => console.warn(m));
   const appPage = withoutHashAndQuery(indexUrlOf(options.indexPath));
 
+  const b = options.bounds;
   const win = new BrowserWindow({
-    width: 1280,
-    height: 820,
+    ...(b ? { x: b.x, y: b.y, width: b.width, height: b.height } : { width: 1280, height: 820 }),
     minWidth: 760,
     minHeight: 520,
     show: false,
@@ -76,6 +78,8 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      // A middle click on a link would otherwise open it in a new window (electronegativity AUXCLICK_JS_CHECK).
+      disableBlinkFeatures: 'Auxclick',
     },
   });
 
@@ -96,7 +100,10 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
     event.preventDefault();
   });
 
-  win.once('ready-to-show', () => win.show());
+  win.once('ready-to-show', () => {
+    if (b?.maximized) win.maximize();
+    win.show();
+  });
   win.loadFile(options.indexPath).catch((err: unknown) => {
     log(`cortex: could not load ${options.indexPath}: ${(err as Error).message} (did \`npm run build\` run?)`);
   });

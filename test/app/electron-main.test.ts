@@ -59,6 +59,7 @@ describe('electron main (fake electron)', () => {
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
     });
     assert.deepEqual(report.windowOpen, { action: 'deny' });
     assert.equal(report.navigateExternalPrevented, true);
@@ -74,6 +75,10 @@ describe('electron main (fake electron)', () => {
     assert.equal(report.eventMatches, true);
     assert.equal(report.eventsAfterReload, 0, 'a reload releases the old page subscriptions');
     assert.equal(report.secondInstanceFocused, true);
+    assert.match(String(report.trayTooltip), /^Cortex Console — 2 active sessions, 0 open review items$/);
+    assert.ok((report.menuLabels as string[]).includes('Go') && (report.menuLabels as string[]).includes('help'), String(report.menuLabels));
+    assert.deepEqual(report.notification, { title: 'High-severity toxicity 95%', body: 'Open the review queue to act on it' });
+    assert.deepEqual(report.savedState, { window: { x: 40, y: 30, width: 1300, height: 850, maximized: false }, notifications: true });
     assert.deepEqual((report.steps as string[]).filter((s) => s.startsWith('quit:')), ['quit:prevented']);
     assert.equal(report.restClosedAfterExit, true, 'cortex.close() ran before exit');
   });

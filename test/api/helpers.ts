@@ -57,7 +57,8 @@ export async function startServer(overrides: Partial<CortexConfig> = {}): Promis
   return server;
 }
 
-async function request(url: string, key: string | null, method: string, path: string, o: ApiOptions): Promise<ApiResponse> {
+/** One API call with `key` (null: none), as any HTTP client would make it. */
+export async function request(url: string, key: string | null, method: string, path: string, o: ApiOptions): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   if (key) headers['x-api-key'] = key;
   let body: BodyInit | undefined;

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CortexConfig } from '../../main/core/config.js';
 import { startCortex, type Cortex } from '../../main/core/cortex.js';
-import { P, type Api, type ApiOptions, type ApiResponse, type J } from '../api/helpers.js';
+import { P, request, until, type Api, type J } from '../api/helpers.js';
 
-export { P, type J };
+export { P, until, type J };
 
 export interface Node {
   cortex: Cortex;
@@ -32,37 +32,6 @@ export async function startNode(dataDir: string, overrides: Partial<CortexConfig
     api: (method, path, o = {}) => request(url, o.key === undefined ? cortex.consoleKey : o.key, method, path, o),
     stop: () => cortex.close(),
   };
-}
-
-async function request(url: string, key: string | null, method: string, path: string, o: ApiOptions): Promise<ApiResponse> {
-  const headers: Record<string, string> = {};
-  if (key) headers['x-api-key'] = key;
-  let body: string | undefined;
-  if (o.body !== undefined) {
-    body = JSON.stringify(o.body);
-    headers['content-type'] = 'application/json';
-  }
-  Object.assign(headers, o.headers);
-  const res = await fetch(url + path, { method, headers, body });
-  const text = await res.text();
-  let json: J = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, headers: res.headers, json, text };
-}
-
-/** Polls `fn` until it returns a truthy value; fails after `timeoutMs` naming `what`. */
-export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** Waits until the automod evaluator has read everything committed so far (and what it wrote itself). */

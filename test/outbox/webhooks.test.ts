@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { assertProblem, eventsSince, lastSeq, P, startServer, type J, type Server } from '../api/helpers.js';
+import { assertProblem, eventsSince, lastSeq, P, startServer, until, type J, type Server } from '../api/helpers.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
 
 const SCHEDULE = [0, 300, 600, 1200, 1200];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value (or fails after `timeoutMs`). */
-async function until<T>(fn: () => Promise<T | null | false> | T | null | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** A 127.0.0.1 port nothing listens on (a dead endpoint). */
 async function deadPort(): Promise<number> {

@@ -13,6 +13,12 @@ export interface EventFilter {
 
 export type Unsubscribe = () => void;
 
+/** A non-JSON response body (e.g. an evidence clip, `audio/wav`). */
+export interface BinaryResponse {
+  contentType: string;
+  bytes: ArrayBuffer;
+}
+
 /**
  * The one interface the renderer (and scripts) use to talk to Cortex. Implemented over
  * HTTP+SSE (`createHttpClient`) and over Electron IPC (`renderer/src/lib/ipc-client.ts`).
@@ -20,6 +26,8 @@ export type Unsubscribe = () => void;
 export interface CortexClient {
   /** Resolves with the parsed JSON body; rejects with `ApiError` on a problem response. */
   request<T = unknown>(method: HttpMethod, path: string, body?: unknown): Promise<T>;
+  /** `GET path` for a binary body (audio, files); rejects with `ApiError` on a problem response. */
+  requestBinary(path: string): Promise<BinaryResponse>;
   /** Live events matching the filter; reconnects resume from the last seq seen. */
   subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Unsubscribe;
 }

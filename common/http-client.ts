@@ -1,5 +1,5 @@
 import { ApiError, type Problem } from './problem.js';
-import type { CortexClient, EventFilter, HttpMethod, Unsubscribe } from './client.js';
+import type { BinaryResponse, CortexClient, EventFilter, HttpMethod, Unsubscribe } from './client.js';
 import type { DomainEvent } from './events.js';
 import { SseParser } from './sse.js';
 
@@ -31,6 +31,21 @@ export function createHttpClient(options: HttpClientOptions): CortexClient {
       );
     }
     return parsed as T;
+  }
+
+  async function requestBinary(path: string): Promise<BinaryResponse> {
+    const res = await doFetch(options.baseUrl + path, { method: 'GET', headers: { ...headers, accept: '*/*' } });
+    if (!res.ok) {
+      const text = await res.text();
+      let problem: Problem | null = null;
+      try {
+        problem = text ? (JSON.parse(text) as Problem) : null;
+      } catch {
+        // not a problem document: fall back to the status line
+      }
+      throw new ApiError(problem ?? { type: 'about:blank', title: res.statusText, status: res.status, code: 'http_error' });
+    }
+    return { contentType: res.headers.get('content-type') ?? 'application/octet-stream', bytes: await res.arrayBuffer() };
   }
 
   function subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Unsubscribe {
@@ -81,5 +96,5 @@ export function createHttpClient(options: HttpClientOptions): CortexClient {
     };
   }
 
-  return { request, subscribe };
+  return { request, requestBinary, subscribe };
 }

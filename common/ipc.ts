@@ -2,6 +2,8 @@
 export const IPC = {
   /** renderer → main (invoke): `{method, path, body}` → `IpcResponse` */
   request: 'cortex:request',
+  /** renderer → main (invoke): `{path}` (a GET) → `IpcBinaryResponse` */
+  requestBinary: 'cortex:request-binary',
   /** renderer → main (invoke): `EventFilter` → subscription id */
   subscribe: 'cortex:subscribe',
   /** renderer → main (send): subscription id */
@@ -19,5 +21,19 @@ export interface IpcRequest {
 export interface IpcResponse {
   status: number;
   /** Parsed JSON, or null for an empty body. */
+  body: unknown;
+}
+
+export interface IpcBinaryRequest {
+  /** Always a GET. */
+  path: string;
+}
+
+export interface IpcBinaryResponse {
+  status: number;
+  contentType: string;
+  /** The body on a 2xx answer; null otherwise. */
+  bytes: Uint8Array | null;
+  /** The parsed problem (or null) on a non-2xx answer; null otherwise. */
   body: unknown;
 }

@@ -132,6 +132,20 @@ export const ParticipantUpdate = Type.Object(
   { displayName: Type.Optional(Nullable(Text(256))), userData: Type.Optional(Nullable(Json)) },
   { additionalProperties: false, minProperties: 1 },
 );
+export const ParticipantListQuery = Type.Object(
+  {
+    ...pageFields,
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'case-insensitive substring of externalUserId or displayName' })),
+  },
+  { additionalProperties: false },
+);
+export const ParticipantSessionsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'sessions, most recently joined first' })),
+    messages: Type.Optional(Type.Integer({ minimum: 0, maximum: 50, default: 5, description: 'recent messages of the participant per session' })),
+  },
+  { additionalProperties: false },
+);
 export const SessionParticipantJoin = Type.Object(
   {
     participantId: Type.Optional(Id),
@@ -203,6 +217,17 @@ export const MessageCreate = Type.Object(
   },
   { additionalProperties: false },
 );
+/** `GET …/participants/{id}/sessions`: one session the participant joined, with their latest messages there. */
+export const ParticipantSession = Type.Object({
+  session: Session,
+  joinedAt: Timestamp,
+  leftAt: Nullable(Timestamp),
+  /** All of the participant's messages in the session. */
+  messageCount: Type.Integer(),
+  /** Their newest messages there, newest first, with annotations. */
+  recentMessages: Type.Array(Message),
+});
+export type ParticipantSession = Static<typeof ParticipantSession>;
 export const MessageListQuery = Type.Object(
   {
     ...pageFields,
@@ -259,7 +284,13 @@ export const SanctionCreate = Type.Object(
   },
   { additionalProperties: false },
 );
-export const SanctionRevoke = Type.Object({ revokedByUserId: Type.Optional(Nullable(Text(256))) }, { additionalProperties: false });
+export const SanctionRevoke = Type.Object(
+  {
+    revokedByUserId: Type.Optional(Nullable(Text(256))),
+    reason: Type.Optional(Nullable(Type.String({ maxLength: 4000, description: 'why it was lifted; kept as `metadata.revokeReason`' }))),
+  },
+  { additionalProperties: false },
+);
 export const SanctionListQuery = Type.Object(
   {
     ...pageFields,

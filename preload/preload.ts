@@ -7,7 +7,7 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import type { EventFilter } from '../common/client.js';
 import type { DomainEvent } from '../common/events.js';
-import { IPC, type IpcRequest, type IpcResponse } from '../common/ipc.js';
+import { IPC, type IpcBinaryRequest, type IpcBinaryResponse, type IpcRequest, type IpcResponse } from '../common/ipc.js';
 import type { CortexBridge } from '../renderer/src/lib/cortex-bridge.js';
 
 type SubscriptionId = number;
@@ -70,6 +70,12 @@ function request(req: IpcRequest): Promise<IpcResponse> {
   return ipcRenderer.invoke(IPC.request, message) as Promise<IpcResponse>;
 }
 
+function requestBinary(req: IpcBinaryRequest): Promise<IpcBinaryResponse> {
+  // Only the path crosses (always a GET); main validates it again.
+  const message: IpcBinaryRequest = { path: String(req?.path) };
+  return ipcRenderer.invoke(IPC.requestBinary, message) as Promise<IpcBinaryResponse>;
+}
+
 /** Returns the unsubscribe function synchronously; the id is adopted when main answers. */
 function subscribe(filter: EventFilter, onEvent: OnEvent): () => void {
   if (typeof onEvent !== 'function') throw new TypeError('cortex.subscribe: onEvent must be a function');
@@ -112,5 +118,5 @@ function settle(): void {
   if (pending === 0) early.clear();
 }
 
-const api = { request, subscribe } satisfies CortexBridge;
+const api = { request, requestBinary, subscribe } satisfies CortexBridge;
 contextBridge.exposeInMainWorld('cortex', api);

@@ -36,6 +36,9 @@ import type { Automod } from '../automod/index.js';
 import { automodRoutes } from './routes/automod.js';
 import type { Plugins } from '../plugins/index.js';
 import { pluginCatalogRoutes, pluginRoutes } from './routes/plugins.js';
+import { annotationRoutes } from './routes/annotations.js';
+import { settingsRoutes } from './routes/settings.js';
+import type { CortexConfig } from '../core/config.js';
 
 export interface ApiOptions {
   db: Db;
@@ -63,6 +66,8 @@ export interface ApiOptions {
   automod?: Automod;
   /** The plugin catalog, installations and runners. */
   plugins: Plugins;
+  /** The server's configuration, shown read-only at `GET /api/settings` (absent: the route is not served). */
+  config?: CortexConfig;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -195,6 +200,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     topicRoutes(api, o.bus);
     modelRoutes(api, o.models);
     pluginCatalogRoutes(api, o.plugins);
+    if (o.config) settingsRoutes(api, o.config, o.version);
   }, { prefix: '/api' });
   await app.register(async (project) => {
     sessionRoutes(project, deps, o.bots, o.evidence);
@@ -205,6 +211,7 @@ export async function buildApi(o: ApiOptions): Promise<{ app: FastifyInstance; h
     botSettingsRoutes(project, deps, o.botSettings);
     automodRoutes(project, deps, o.automod);
     pluginRoutes(project, deps, o.plugins);
+    annotationRoutes(project, deps);
   }, { prefix: '/api/projects/:projectId' });
 
   if (o.staticDir && existsSync(o.staticDir)) {

@@ -115,6 +115,11 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
     return options.bridge.handleRequest(req);
   };
 
+  const onRequestBinary: Listener = (event, req) => {
+    if (!check(event, IPC.requestBinary)) throw new Error('IPC request refused');
+    return options.bridge.handleBinaryRequest(req);
+  };
+
   const onSubscribe: Listener = (event, filter) => {
     if (!check(event, IPC.subscribe)) throw new Error('IPC subscribe refused');
     const sender = event.sender;
@@ -140,6 +145,7 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
   };
 
   ipcMain.handle(IPC.request, onRequest);
+  ipcMain.handle(IPC.requestBinary, onRequestBinary);
   ipcMain.handle(IPC.subscribe, onSubscribe);
   ipcMain.on(IPC.unsubscribe, onUnsubscribe);
 
@@ -155,6 +161,7 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
     if (disposed) return;
     disposed = true;
     ipcMain.removeHandler(IPC.request);
+    ipcMain.removeHandler(IPC.requestBinary);
     ipcMain.removeHandler(IPC.subscribe);
     ipcMain.removeListener(IPC.unsubscribe, onUnsubscribe);
     for (const sender of [...owned.keys()]) release(sender);

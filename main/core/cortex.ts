@@ -100,6 +100,7 @@ export async function startCortex(overrides: Partial<CortexConfig> = {}): Promis
     evidence,
     botSettings,
     plugins,
+    config,
   });
   outbox.start();
   automod.start();

@@ -14,7 +14,7 @@
  */
 import type { EventFilter, HttpMethod } from '../../common/client.js';
 import { isValidTypePattern, typeMatcher, type DomainEvent } from '../../common/events.js';
-import type { IpcRequest, IpcResponse } from '../../common/ipc.js';
+import type { IpcBinaryResponse, IpcRequest, IpcResponse } from '../../common/ipc.js';
 import type { Problem, ProblemField } from '../../common/problem.js';
 
 /** The subset of light-my-request options the bridge uses (compatible with `app.inject`). */
@@ -29,6 +29,9 @@ export interface BridgeInjectRequest {
 export interface BridgeInjectResponse {
   statusCode: number;
   body: string;
+  /** The body's bytes (light-my-request's `rawPayload`); read by binary requests. */
+  rawPayload?: Uint8Array;
+  headers?: Record<string, string | string[] | number | undefined>;
 }
 
 export interface IpcBridgeDeps {
@@ -52,6 +55,11 @@ export interface IpcBridge {
   /** Never throws: invalid requests answer a 400 problem, internal failures a 500. */
   handleRequest(req: unknown): Promise<IpcResponse>;
   /**
+   * A GET whose body is not JSON (an evidence clip): `{path}` under the same allowlist as
+   * `handleRequest`. Never throws; a problem answer carries the parsed problem in `body`.
+   */
+  handleBinaryRequest(req: unknown): Promise<IpcBinaryResponse>;
+  /**
    * Delivers events matching `filter` to `send`: the logged ones after `filter.since` (if
    * given), then live ones, in seq order without duplicates. Throws `IpcValidationError`
    * on a malformed filter. If `send` throws, the subscription is dropped.
@@ -70,6 +78,8 @@ const MAX_PATH_LENGTH = 4096;
 /** Larger than any Fastify body limit we configure; guards the JSON serialization itself. */
 const MAX_BODY_CHARS = 16 * 1024 * 1024;
 const MAX_TYPE_PATTERNS = 100;
+/** Larger than any clip we serve (30 s of 16 kHz audio is ~1 MB). */
+const MAX_BINARY_BYTES = 64 * 1024 * 1024;
 
 export class IpcValidationError extends Error {
   readonly errors: ProblemField[];
@@ -293,9 +303,36 @@ export function createIpcBridge(deps: IpcBridgeDeps): IpcBridge {
     }
   }
 
+  async function handleBinaryRequest(raw: unknown): Promise<IpcBinaryResponse> {
+    const fail = (r: IpcResponse): IpcBinaryResponse => ({ status: r.status, contentType: 'application/problem+json', bytes: null, body: r.body });
+    let valid: ValidRequest | ProblemField[];
+    if (!isPlainObject(raw)) valid = [{ field: 'request', message: 'must be an object {path}' }];
+    else {
+      const extra = Object.keys(raw).filter((k) => k !== 'path');
+      valid = extra.length > 0 ? [{ field: 'request', message: `unknown field(s): ${extra.join(', ')}` }] : validateIpcRequest({ method: 'GET', path: raw.path });
+    }
+    if (Array.isArray(valid)) {
+      return fail(problem(400, 'validation', 'Invalid IPC request', valid.map((e) => `${e.field} ${e.message}`).join('; '), valid));
+    }
+    try {
+      const res = await inject('GET', valid.path, undefined, '*/*');
+      if (res === 'timeout') return fail(problem(504, 'timeout', 'Request timed out', `no answer within ${timeoutMs} ms`));
+      const header = res.headers?.['content-type'];
+      const contentType = typeof header === 'string' ? header : 'application/octet-stream';
+      if (res.statusCode < 200 || res.statusCode >= 300) return { status: res.statusCode, contentType, bytes: null, body: parseBody(res.body) };
+      const bytes = res.rawPayload ?? new TextEncoder().encode(res.body);
+      if (bytes.byteLength > MAX_BINARY_BYTES) return fail(problem(502, 'too_large', 'Response too large', `more than ${MAX_BINARY_BYTES} bytes`));
+      // A plain Uint8Array (not a Buffer view into a shared pool) crosses IPC as exactly these bytes.
+      return { status: res.statusCode, contentType, bytes: new Uint8Array(bytes), body: null };
+    } catch (err) {
+      onError(err, `inject GET ${pathname(valid.path)} (binary) failed`);
+      return fail(problem(500, 'internal', 'Internal error', 'the request could not be processed'));
+    }
+  }
+
   /** One request through the full Fastify pipeline as the console. */
-  async function inject(method: HttpMethod, url: string, payload?: string): Promise<BridgeInjectResponse | 'timeout'> {
-    const headers: Record<string, string> = { 'x-api-key': deps.consoleKey, accept: 'application/json' };
+  async function inject(method: HttpMethod, url: string, payload?: string, accept = 'application/json'): Promise<BridgeInjectResponse | 'timeout'> {
+    const headers: Record<string, string> = { 'x-api-key': deps.consoleKey, accept };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const req: BridgeInjectRequest = { method, url, headers };
     if (payload !== undefined) req.payload = payload;
@@ -381,6 +418,7 @@ export function createIpcBridge(deps: IpcBridgeDeps): IpcBridge {
 
   return {
     handleRequest,
+    handleBinaryRequest,
     subscribe,
     unsubscribe,
     get size() {

@@ -1,8 +1,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { Annotation, AnnotationCreate } from '../../common/schemas.js';
-import { nowIso, uuidv7 } from '../store/ids.js';
+import { nowIso, uuidv7, uuidv7Floor } from '../store/ids.js';
 import { fromJson, statementCache, toJson, type DomainDeps, type ProjectScope } from './context.js';
 import type { MessagesModule } from './messages.js';
+import { queryPage, type Page, type PageRequest } from './paging.js';
 import type { SessionsModule } from './sessions.js';
 
 interface AnnotationRow {
@@ -142,5 +143,19 @@ export function createAnnotations({ db, events }: DomainDeps, sessions: Sessions
     return byMessage;
   }
 
-  return { create, createFromPlugin, list, ofMessages };
+  /**
+   * The project's annotations, newest first: those created at or after `since` (by id, which is
+   * time-ordered, so the primary key serves the range), optionally only at or above `minScore`,
+   * of one `type` or `targetType`. Feeds "flagged in the last hour" views.
+   */
+  function recent(scope: ProjectScope, q: PageRequest & { since?: string; minScore?: number; type?: string; targetType?: Annotation['targetType'] }): Page<Annotation> {
+    const where: [string, ...unknown[]][] = [['tenant_id = ?', scope.tenantId], ['project_id = ?', scope.projectId]];
+    if (q.since !== undefined) where.push(['id >= ?', uuidv7Floor(Date.parse(q.since))]);
+    if (q.minScore !== undefined) where.push(['score >= ?', q.minScore]);
+    if (q.type !== undefined) where.push(['type = ?', q.type]);
+    if (q.targetType !== undefined) where.push(['target_type = ?', q.targetType]);
+    return queryPage(sql, 'SELECT * FROM annotations', where, q, 'desc', toAnnotation);
+  }
+
+  return { create, createFromPlugin, list, ofMessages, recent };
 }

@@ -108,8 +108,25 @@ export function createParticipants({ db, events }: DomainDeps, sessions: Session
     });
   }
 
-  function list(scope: ProjectScope, q: PageRequest): Page<Participant> {
-    return queryPage(sql, 'SELECT * FROM participants', [['project_id = ?', scope.projectId], ['tenant_id = ?', scope.tenantId]], q, 'desc', toParticipant);
+  /** Newest first; `q` matches a case-insensitive substring of externalUserId or displayName. */
+  function list(scope: ProjectScope, q: PageRequest & { q?: string }): Page<Participant> {
+    const where: [string, ...unknown[]][] = [['project_id = ?', scope.projectId], ['tenant_id = ?', scope.tenantId]];
+    if (q.q) {
+      const like = `%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push([`(lower(external_user_id) LIKE ? ESCAPE '\\' OR lower(coalesce(display_name, '')) LIKE ? ESCAPE '\\')`, like, like]);
+    }
+    return queryPage(sql, 'SELECT * FROM participants', where, q, 'desc', toParticipant);
+  }
+
+  /** The sessions the participant joined, most recently joined first, with how many messages they posted there. */
+  function sessionsOf(scope: ProjectScope, id: string, limit: number): { sessionId: string; joinedAt: string; leftAt: string | null; messageCount: number }[] {
+    get(scope, id);
+    const rows = sql(
+      `SELECT sp.session_id, sp.joined_at, sp.left_at,
+         (SELECT COUNT(*) FROM messages m INDEXED BY messages_participant WHERE m.session_id = sp.session_id AND m.participant_id = sp.participant_id) AS message_count
+       FROM session_participants sp WHERE sp.participant_id = ? AND sp.project_id = ? AND sp.tenant_id = ? ORDER BY sp.joined_at DESC LIMIT ?`,
+    ).all(id, scope.projectId, scope.tenantId, limit) as { session_id: string; joined_at: string; left_at: string | null; message_count: number }[];
+    return rows.map((r) => ({ sessionId: r.session_id, joinedAt: r.joined_at, leftAt: r.left_at, messageCount: r.message_count }));
   }
 
   /** Resolves `{participantId}` or `{externalUserId}` (created if unknown) to a participant. */
@@ -158,5 +175,5 @@ export function createParticipants({ db, events }: DomainDeps, sessions: Session
     return rows.map((r) => ({ ...toParticipant(r), sessionJoinedAt: r.sp_joined, leftAt: r.sp_left }));
   }
 
-  return { get, create, ensure, update, list, resolve, markJoined, joinSession, leaveSession, listInSession };
+  return { get, create, ensure, update, list, sessionsOf, resolve, markJoined, joinSession, leaveSession, listInSession };
 }

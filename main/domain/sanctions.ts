@@ -137,16 +137,18 @@ export function createSanctions({ db, events }: DomainDeps, sessions: SessionsMo
     return queryPage(sql, 'SELECT * FROM sanctions', where, q, 'desc', (r: SanctionRow) => toSanction(r, now));
   }
 
-  function revoke(scope: ProjectScope, id: string, revokedByUserId: string | null): Sanction {
+  /** Lifts an active sanction; a `reason` is kept as `metadata.revokeReason`. */
+  function revoke(scope: ProjectScope, id: string, revokedByUserId: string | null, reason?: string | null): Sanction {
     return events.write(() => {
       const row = byId.get(id, scope.projectId, scope.tenantId);
       if (!row) throw notFound('sanction', 'params/sanctionId');
       const status = sanctionStatus(row);
       if (status !== 'active') throw conflict(`sanction is already ${status}`);
       const now = nowIso();
-      const after = { ...row, revoked_at: now, revoked_by_user_id: revokedByUserId, updated_at: now };
-      sql('UPDATE sanctions SET revoked_at = ?, revoked_by_user_id = ?, updated_at = ? WHERE id = ?').run(now, revokedByUserId, now, id);
-      emit(after, 'sanction.revoked', { revokedAt: null, revokedByUserId: null, status });
+      const metadata = reason ? toJson({ ...(fromJson(row.metadata) ?? {}), revokeReason: reason }) : row.metadata;
+      const after = { ...row, metadata, revoked_at: now, revoked_by_user_id: revokedByUserId, updated_at: now };
+      sql('UPDATE sanctions SET metadata = ?, revoked_at = ?, revoked_by_user_id = ?, updated_at = ? WHERE id = ?').run(metadata, now, revokedByUserId, now, id);
+      emit(after, 'sanction.revoked', { revokedAt: null, revokedByUserId: null, status, ...(metadata !== row.metadata && { metadata: fromJson(row.metadata) }) });
       return toSanction(after);
     });
   }

@@ -74,7 +74,7 @@ describe('bodies', () => {
       ['POST', `${P}/sessions/${sessionId}/messages`, { content: 'x', sessionId: 'y' }, 'body/sessionId'],
       ['PATCH', `${P}/participants/${participantId}`, { externalUserId: 'z' }, 'body/externalUserId'],
       ['POST', '/api/keys', { name: 'k', scopes: ['sessions'], tenantId: 'other' }, 'body/tenantId'],
-      ['POST', `${P}/sanctions/${sanctionId}/revoke`, { reason: 'x' }, 'body/reason'],
+      ['POST', `${P}/sanctions/${sanctionId}/revoke`, { note: 'x' }, 'body/note'],
     ];
     for (const [method, path, body, field] of cases) {
       const r = await api(method, path, { body });

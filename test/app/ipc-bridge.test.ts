@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DomainEvent } from '../../common/events.js';
 import type { Problem } from '../../common/problem.js';
+import { EvidenceStore } from '../../main/bot/evidence.js';
+import { encodeWav } from '../../main/bot/rooms/wav.js';
 import { startCortex, type Cortex } from '../../main/core/cortex.js';
 import { createIpcBridge, type IpcBridge } from '../../main/core/ipc-bridge.js';
 
@@ -109,6 +111,50 @@ describe('ipc bridge: requests', () => {
 
     const missing = await bridge.handleRequest({ method: 'GET', path: `${sessionsPath()}/nope` });
     assert.equal(missing.status, 404);
+  });
+});
+
+describe('ipc bridge: binary requests', () => {
+  test('an evidence clip arrives as exactly its WAV bytes; problems pass through', async () => {
+    const session = (await bridge.handleRequest({ method: 'POST', path: sessionsPath(), body: { title: 'with audio' } })).body as { id: string };
+    const withAudio = (await bridge.handleRequest({ method: 'POST', path: `${sessionsPath()}/${session.id}/messages`, body: { content: 'hello', hasDebugAudio: true } })).body as { id: string };
+    const without = (await bridge.handleRequest({ method: 'POST', path: `${sessionsPath()}/${session.id}/messages`, body: { content: 'typed' } })).body as { id: string };
+    const samples = Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i / 10) * 0.5);
+    await (await new EvidenceStore(dataDir, 1).stage(samples, 16000)).commit(withAudio.id);
+
+    const res = await bridge.handleBinaryRequest({ path: `${sessionsPath()}/${session.id}/messages/${withAudio.id}/audio` });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.contentType, 'audio/wav');
+    assert.ok(res.bytes instanceof Uint8Array);
+    assert.deepEqual(Buffer.from(res.bytes), encodeWav(samples, 16000));
+
+    const missing = await bridge.handleBinaryRequest({ path: `${sessionsPath()}/${session.id}/messages/${without.id}/audio` });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.bytes, null);
+    assert.equal((missing.body as Problem).code, 'not_found');
+  });
+
+  test('the same allowlist as request: only {path}, a GET under /api/, no streams', async () => {
+    const bad: unknown[] = [
+      null,
+      '/api/health',
+      { path: 7 },
+      { path: '/health' },
+      { path: '/api/../x' },
+      { path: '/api/events/stream' },
+      { path: '/api/health', method: 'DELETE' },
+      { path: '/api/health', headers: { 'x-api-key': 'other' } },
+    ];
+    for (const req of bad) {
+      const res = await bridge.handleBinaryRequest(req);
+      assert.equal(res.status, 400, `expected 400 for ${JSON.stringify(req)}`);
+      assert.equal(res.bytes, null);
+      assert.equal((res.body as Problem).code, 'validation');
+    }
+    const ok = await bridge.handleBinaryRequest({ path: '/api/health' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.contentType, /^application\/json/);
+    assert.equal(JSON.parse(Buffer.from(ok.bytes ?? []).toString('utf8')).status, 'ok');
   });
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DomainEvent } from '../../common/events.js';
-import { IPC, type IpcResponse } from '../../common/ipc.js';
+import { IPC, type IpcBinaryResponse, type IpcResponse } from '../../common/ipc.js';
 import { isTrustedSender, registerIpc, type FrameLike, type IpcEventLike, type IpcMainLike, type WebContentsLike } from '../../main/app/ipc.js';
 import { createIpcBridge, type BridgeInjectRequest, type IpcBridgeDeps } from '../../main/core/ipc-bridge.js';
 
@@ -157,11 +157,29 @@ describe('registerIpc', () => {
     const bad: IpcEventLike = { sender: win, senderFrame: frame('https://evil.example/') };
     await assert.rejects(ipcMain.invoke(IPC.request, bad, { method: 'GET', path: '/api/health' }), /refused/);
     await assert.rejects(ipcMain.invoke(IPC.subscribe, bad, {}), /refused/);
+    await assert.rejects(ipcMain.invoke(IPC.requestBinary, bad, { path: '/api/health' }), /refused/);
     const other: IpcEventLike = { sender: new FakeContents(), senderFrame: frame(INDEX_URL) };
     await assert.rejects(ipcMain.invoke(IPC.request, other, { method: 'GET', path: '/api/health' }), /refused/);
+    await assert.rejects(ipcMain.invoke(IPC.requestBinary, other, { path: '/api/health' }), /refused/);
     assert.equal(injected.length, 0);
     assert.equal(bridge.size, 0);
-    assert.equal(logs.length, 3);
+    assert.equal(logs.length, 5);
+  });
+
+  test('forwards trusted binary requests as a GET with the console key and answers the bytes', async () => {
+    const wav = Buffer.from('RIFF....WAVE');
+    const injected: BridgeInjectRequest[] = [];
+    const { ipcMain, good } = setup({
+      inject: async (req) => (injected.push(req), { statusCode: 200, body: wav.toString('latin1'), rawPayload: wav, headers: { 'content-type': 'audio/wav' } }),
+    });
+    const res = (await ipcMain.invoke(IPC.requestBinary, good, { path: '/api/projects/default/sessions/s/messages/m/audio' })) as IpcBinaryResponse;
+    assert.equal(res.status, 200);
+    assert.equal(res.contentType, 'audio/wav');
+    assert.deepEqual(Buffer.from(res.bytes ?? []), wav);
+    assert.deepEqual(injected[0], { method: 'GET', url: '/api/projects/default/sessions/s/messages/m/audio', headers: { 'x-api-key': 'test-key', accept: '*/*' } });
+    const bad = (await ipcMain.invoke(IPC.requestBinary, good, { path: '/elsewhere' })) as IpcBinaryResponse;
+    assert.equal(bad.status, 400);
+    assert.equal(injected.length, 1);
   });
 
   test('refuses everything once no window is trusted (closing)', async () => {

@@ -89,10 +89,10 @@ describe('preload', () => {
     assert.deepEqual([...new Set(requires)], ['electron']);
   });
 
-  test('exposes exactly window.cortex = {request, subscribe}, no ipcRenderer', () => {
+  test('exposes exactly window.cortex = {request, requestBinary, subscribe}, no ipcRenderer', () => {
     load();
     assert.deepEqual(Object.keys(exposed), ['cortex']);
-    assert.deepEqual(Object.keys(api).sort(), ['request', 'subscribe']);
+    assert.deepEqual(Object.keys(api).sort(), ['request', 'requestBinary', 'subscribe']);
     assert.ok(Object.values(api).every((v) => typeof v === 'function'));
   });
 
@@ -104,6 +104,17 @@ describe('preload', () => {
     assert.deepEqual(call?.arg, { method: 'POST', path: '/api/x', body: { a: 1 } });
     call?.resolve({ status: 201, body: { ok: true } });
     assert.deepEqual(await p, { status: 201, body: { ok: true } });
+  });
+
+  test('requestBinary invokes IPC.requestBinary with only the path', async () => {
+    load();
+    const p = api.requestBinary({ path: '/api/x/audio', method: 'DELETE', body: 1 } as never);
+    const call = ipcRenderer.invokes[0];
+    assert.equal(call?.channel, IPC.requestBinary);
+    assert.deepEqual(call?.arg, { path: '/api/x/audio' });
+    const answer = { status: 200, contentType: 'audio/wav', bytes: new Uint8Array([1, 2]), body: null };
+    call?.resolve(answer);
+    assert.deepEqual(await p, answer);
   });
 
   test('subscribe returns an unsubscribe function synchronously and dispatches by id', async () => {

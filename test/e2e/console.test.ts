@@ -87,6 +87,9 @@ test('sessions list and event feed update live from REST writes', async () => {
   const { page, problems } = await openPage();
   try {
     await page.goto(`${url}/#key=${encodeURIComponent(cortex.consoleKey)}`);
+    // The console opens on the overview; the sessions list is one view further.
+    await page.getByTestId('connection').waitFor({ timeout: LIVE_TIMEOUT });
+    await page.evaluate(() => (window.location.hash = '#/sessions'));
 
     // The key moved from the fragment into localStorage and out of the address bar.
     await page.getByTestId('sessions-list').and(page.locator('[data-state="ready"]')).waitFor({ timeout: LIVE_TIMEOUT });
@@ -150,6 +153,8 @@ test('browser console without a key asks for one, and rejects a bad key', async 
 
     await page.getByLabel('API key').fill(cortex.consoleKey);
     await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByTestId('view-overview').waitFor({ timeout: LIVE_TIMEOUT });
+    await page.evaluate(() => (window.location.hash = '#/sessions'));
     await page.getByTestId('sessions-list').and(page.locator('[data-state="ready"]')).waitFor({ timeout: LIVE_TIMEOUT });
     assert.equal(await page.getByTestId('session-row').count() >= 1, true);
   } finally {

@@ -16,6 +16,7 @@ function bridgeAnswering(res: IpcResponse, seen: IpcRequest[] = []): CortexBridg
       seen.push(req);
       return res;
     },
+    requestBinary: async () => ({ status: 404, contentType: 'application/problem+json', bytes: null, body: null }),
     subscribe: () => () => undefined,
   };
 }
@@ -40,11 +41,32 @@ test('ipc client: non-2xx rejects with ApiError carrying the problem', async () 
   await assert.rejects(bare.request('POST', '/api/x', {}), (err: unknown) => err instanceof ApiError && err.status === 502);
 });
 
+test('ipc client: requestBinary resolves with exactly the body bytes, rejects with the problem', async () => {
+  const pool = new Uint8Array([9, 9, 1, 2, 3, 9]);
+  const seen: unknown[] = [];
+  const client = createIpcClient({
+    ...bridgeAnswering({ status: 200, body: null }),
+    requestBinary: async (req) => (seen.push(req), { status: 200, contentType: 'audio/wav', bytes: pool.subarray(2, 5), body: null }),
+  });
+  const res = await client.requestBinary('/api/x/audio');
+  assert.deepEqual(seen, [{ path: '/api/x/audio' }]);
+  assert.equal(res.contentType, 'audio/wav');
+  assert.deepEqual([...new Uint8Array(res.bytes)], [1, 2, 3]);
+
+  const problem = { type: 'urn:cortex:problem:not_found', title: 'Not Found', status: 404, code: 'not_found', detail: 'no audio was kept for this message' };
+  const missing = createIpcClient({
+    ...bridgeAnswering({ status: 200, body: null }),
+    requestBinary: async () => ({ status: 404, contentType: 'application/problem+json', bytes: null, body: problem }),
+  });
+  await assert.rejects(missing.requestBinary('/api/x/audio'), (err: unknown) => err instanceof ApiError && err.status === 404 && err.problem.detail === problem.detail);
+});
+
 test('ipc client: subscribe passes events through and supports async unsubscribe handles', async () => {
   let unsubscribed = 0;
   let deliver: ((e: DomainEvent) => void) | undefined;
   const client = createIpcClient({
     request: async () => ({ status: 204, body: null }),
+    requestBinary: async () => ({ status: 404, contentType: 'application/problem+json', bytes: null, body: null }),
     subscribe: async (_filter, onEvent) => {
       deliver = onEvent;
       return () => unsubscribed++;
@@ -142,4 +164,23 @@ test('connection monitor: tracks open streams, failures and intentional aborts',
   fail = false;
   await wrapped('/api/events/stream', {});
   assert.deepEqual(monitor.getSnapshot(), { state: 'live', openStreams: 1 });
+});
+
+test('http client: requestBinary sends the key, returns the bytes and content type, rejects with the problem', async () => {
+  const { createHttpClient } = await import('../../common/http-client.js');
+  const seen: { url: string; headers: Record<string, string> }[] = [];
+  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    seen.push({ url: String(input), headers: init?.headers as Record<string, string> });
+    if (String(input).endsWith('/missing')) {
+      return new Response(JSON.stringify({ type: 'urn:cortex:problem:not_found', title: 'Not Found', status: 404, code: 'not_found' }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
+    }
+    return new Response(new Uint8Array([82, 73, 70, 70]), { status: 200, headers: { 'content-type': 'audio/wav' } });
+  }) as typeof fetch;
+  const client = createHttpClient({ baseUrl: 'http://cortex.test', apiKey: 'ctx_k', fetch: fakeFetch });
+  const res = await client.requestBinary('/api/x/audio');
+  assert.equal(res.contentType, 'audio/wav');
+  assert.deepEqual([...new Uint8Array(res.bytes)], [82, 73, 70, 70]);
+  assert.equal(seen[0]?.url, 'http://cortex.test/api/x/audio');
+  assert.equal(seen[0]?.headers['x-api-key'], 'ctx_k');
+  await assert.rejects(client.requestBinary('/api/missing'), (err: unknown) => err instanceof ApiError && err.status === 404 && err.problem.code === 'not_found');
 });

@@ -16,5 +16,5 @@ export function sanctionRoutes(app: Api, { domain: { sanctions }, commit }: Rout
       req.body ??= {};
     },
     schema: { ...t, params: params('sanctionId'), body: SanctionRevoke, response: responses(200, Sanction) } },
-    async (req) => commit(() => sanctions.revoke(scopeOf(req), req.params.sanctionId, req.body?.revokedByUserId ?? actorOf(req))));
+    async (req) => commit(() => sanctions.revoke(scopeOf(req), req.params.sanctionId, req.body?.revokedByUserId ?? actorOf(req), req.body?.reason)));
 }

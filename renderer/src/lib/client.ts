@@ -67,6 +67,7 @@ export function createHttpHandle(apiKey: string, onUnauthorized: () => void): Cl
   const http = createHttpClient({ baseUrl: '', apiKey, fetch: monitor.wrapFetch(baseFetch) });
   const client: CortexClient = {
     request: http.request,
+    requestBinary: http.requestBinary,
     subscribe(filter, onEvent) {
       const unsubscribe = http.subscribe(filter, onEvent);
       return () => {

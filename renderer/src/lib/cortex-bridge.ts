@@ -1,6 +1,6 @@
 import type { EventFilter } from '../../../common/client.js';
 import type { DomainEvent } from '../../../common/events.js';
-import type { IpcRequest, IpcResponse } from '../../../common/ipc.js';
+import type { IpcBinaryRequest, IpcBinaryResponse, IpcRequest, IpcResponse } from '../../../common/ipc.js';
 
 /**
  * What the Electron preload exposes as `window.cortex` (contextBridge). Absent in a plain
@@ -8,6 +8,8 @@ import type { IpcRequest, IpcResponse } from '../../../common/ipc.js';
  */
 export interface CortexBridge {
   request(req: IpcRequest): Promise<IpcResponse>;
+  /** A GET answered with bytes (e.g. `audio/wav`), not JSON. */
+  requestBinary(req: IpcBinaryRequest): Promise<IpcBinaryResponse>;
   /** Returns the unsubscribe function (the preload returns it synchronously). */
   subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Promise<() => void> | (() => void);
 }

@@ -1,4 +1,4 @@
-import type { CortexClient, EventFilter, HttpMethod, Unsubscribe } from '../../../common/client.js';
+import type { BinaryResponse, CortexClient, EventFilter, HttpMethod, Unsubscribe } from '../../../common/client.js';
 import type { DomainEvent } from '../../../common/events.js';
 import { ApiError, type Problem } from '../../../common/problem.js';
 import type { CortexBridge } from './cortex-bridge.js';
@@ -22,6 +22,15 @@ export function createIpcClient(bridge: CortexBridge): CortexClient {
     return res.body as T;
   }
 
+  async function requestBinary(path: string): Promise<BinaryResponse> {
+    const res = await bridge.requestBinary({ path });
+    if (res.status < 200 || res.status >= 300 || !res.bytes) throw new ApiError(toProblem(res.status, res.body));
+    // Copy into an ArrayBuffer of exactly the body (the view may sit in a larger buffer).
+    const bytes = new ArrayBuffer(res.bytes.byteLength);
+    new Uint8Array(bytes).set(res.bytes);
+    return { contentType: res.contentType, bytes };
+  }
+
   function subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Unsubscribe {
     const result = bridge.subscribe(filter, onEvent);
     if (typeof result === 'function') return result;
@@ -38,5 +47,5 @@ export function createIpcClient(bridge: CortexBridge): CortexClient {
     };
   }
 
-  return { request, subscribe };
+  return { request, requestBinary, subscribe };
 }

@@ -76,7 +76,9 @@ export function PluginsView({ route }: { route: Route }) {
       if (next) queryClient.setQueryData(key, next);
       else void queryClient.invalidateQueries({ queryKey: key });
     }
-    if (pluginId) throttled(statusKey(projectId, pluginId));
+    // An uninstalled plugin has no status (404): drop it rather than refetch it.
+    if (pluginId && event.type === 'plugin.uninstalled') queryClient.removeQueries({ queryKey: statusKey(projectId, pluginId) });
+    else if (pluginId) throttled(statusKey(projectId, pluginId));
   });
 
   const installations = installed.data?.items ?? [];

@@ -159,7 +159,6 @@ test('plugins: install keywords through its generated form, see the server error
 test('automod: a rule is dry-run against recent messages, errors show at the field, and it is saved and toggled', async () => {
   assert.ok(shared.messageId, 'runs after the plugins test (needs its annotation)');
   const { page, problems } = await app.open('automod');
-  page.on('console', (m) => console.log('CONSOLE', m.type(), m.text().slice(0, 600)));
   try {
     await page.locator('[data-testid="rules-list"][data-state="ready"]').waitFor({ timeout: LIVE_TIMEOUT });
     await byTestId(page, 'rule-new').click();
@@ -192,7 +191,7 @@ test('automod: a rule is dry-run against recent messages, errors show at the fie
 
     await byTestId(page, 'rule-save').click();
     const row = byTestId(page, 'rule-row').filter({ hasText: 'Watched phrase → review' });
-    await row.waitFor({ timeout: LIVE_TIMEOUT }).catch(async (e) => { await page.screenshot({ path: '/tmp/automod-fail.png' }); console.log(problems, page.url()); throw e; });
+    await row.waitFor({ timeout: LIVE_TIMEOUT });
     const rules = await app.api<{ items: { id: string; name: string; enabled: boolean; when: { annotationType: string; minScore: number; count: number }; then: { review?: { priority: string } } }[] }>('GET', '/automod/rules');
     assert.equal(rules.items.length, 1);
     const rule = rules.items[0]!;

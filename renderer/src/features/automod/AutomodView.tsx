@@ -382,7 +382,14 @@ function RuleEditor({ rule }: { rule: AutomodRule | null }) {
 
 function TestResult({ result }: { result: AutomodTestResult }) {
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => ref.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' }), [result]);
+  // Bring the result into view inside the editor pane only (scrollIntoView would also scroll the page shell).
+  useEffect(() => {
+    const el = ref.current;
+    const pane = el?.closest('.pane-body');
+    if (!el || !pane) return;
+    const below = el.getBoundingClientRect().top - pane.getBoundingClientRect().bottom + 120;
+    if (below > 0) pane.scrollBy({ top: below, behavior: 'smooth' });
+  }, [result]);
   return (
     <div ref={ref}>
     <Section title="Dry run" testId="rule-test-result">

@@ -1,3 +1,5 @@
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { InspectWorkerData, RunWorkerData } from './protocol.js';
 
@@ -9,8 +11,14 @@ import type { InspectWorkerData, RunWorkerData } from './protocol.js';
  */
 export function startPluginWorker(workerData: RunWorkerData | InspectWorkerData, resourceLimits: ResourceLimits): Worker {
   const options = { workerData, env: {}, resourceLimits };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./plugin-worker.js', import.meta.url), options);
+  if (!import.meta.url.endsWith('.ts')) return new Worker(unpacked(fileURLToPath(new URL('./plugin-worker.js', import.meta.url))), options);
   const entry = new URL('./worker.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
   return new Worker(code, { ...options, eval: true });
+}
+
+/** In a packaged app the worker file is unpacked next to the asar (electron-builder.yml asarUnpack): a worker cannot start from inside it. */
+export function unpacked(path: string): string {
+  const asar = `${sep}app.asar${sep}`;
+  return path.includes(asar) ? path.replace(asar, `${sep}app.asar.unpacked${sep}`) : path;
 }

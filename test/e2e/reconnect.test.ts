@@ -76,7 +76,7 @@ test('killed and restarted mid-stream: the page catches up with no missing messa
     await sending;
     await send(20);
     assert.equal(new Set(ids).size, 120);
-    await page.locator(`[data-testid="transcript"][data-count="120"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`[data-testid="transcript"][data-count="120"]`).waitFor({ timeout: 30_000 });
     await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 10_000 });
     // Following the live edge: the newest message is on screen.
     await page.locator(`[data-testid="transcript-row"][data-id="${ids.at(-1)}"]`).waitFor({ timeout: 5_000 });

@@ -61,7 +61,8 @@ export async function startConsole(overrides: Partial<CortexConfig> = {}): Promi
         if (msg.type() === 'error' && !text.includes("'frame-ancestors'")) problems.push(`console: ${text}`);
       });
       await page.goto(`${url}/#key=${encodeURIComponent(cortex.consoleKey)}`);
-      await page.locator('[data-testid="connection"]').waitFor({ timeout: LIVE_TIMEOUT });
+      // The first load parses the bundle: on a loaded 2-core machine that can take a while.
+      await page.locator('[data-testid="connection"]').waitFor({ timeout: 20_000 });
       if (view) await page.evaluate((v) => (window.location.hash = `#/${v}`), view);
       return { page, problems };
     },

@@ -31,16 +31,17 @@ test('electronegativity finds nothing beyond the reviewed exceptions', { timeout
     mkdirSync(join(dir, 'renderer'));
     cpSync(join(ROOT, 'renderer', 'index.html'), join(dir, 'renderer', 'index.html'));
     const electron = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string }).version;
-    const out = join(dir, 'findings.csv');
+    const out = join(dir, 'findings.sarif');
     await new Promise<void>((resolve, reject) =>
       execFile(process.execPath, [SCANNER, '-i', dir, '-r', '-v', 'false', '-e', electron, '-x', 'AvailableSecurityFixesGlobalCheck', '-o', out], { timeout: 110_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve()),
     );
-    const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
-    const found = rows.map((r) => `${r[0]} ${r[3]!.replace(/"/g, '')}`);
+    interface Sarif { runs: { results: { ruleId: string; message?: { text?: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region?: { startLine?: number } } }[] }[] }[] }
+    const results = (JSON.parse(readFileSync(out, 'utf8')) as Sarif).runs.flatMap((r) => r.results);
+    const found = results.map((r) => ({ key: `${r.ruleId} ${r.locations[0]!.physicalLocation.artifactLocation.uri}`, line: r.locations[0]!.physicalLocation.region?.startLine, text: r.message?.text }));
     assert.ok(found.length > 0, 'the scanner ran and reported (the reviewed preload finding at least)');
-    const unexpected = found.filter((f) => !REVIEWED.has(f));
-    assert.deepEqual(unexpected, [], `new electronegativity findings:\n${rows.filter((r) => !REVIEWED.has(`${r[0]} ${r[3]!.replace(/"/g, '')}`)).map((r) => r.join(',')).join('\n')}`);
+    const unexpected = found.filter((f) => !REVIEWED.has(f.key));
+    assert.deepEqual(unexpected, [], 'new electronegativity findings');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
  * transcript catches up with no message missing and none twice, without a reload.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,14 @@ test('killed and restarted mid-stream: the page catches up with no missing messa
   let srv: ServeProcess = await startServe(args, env);
   // The admin key survives restarts (the printed console key lives only as long as its process).
   const key = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
-  const post = async (path: string, body: unknown): Promise<{ id: string } | null> => {
+  // A retry reuses its Idempotency-Key: a POST that committed just before the kill is not posted twice.
+  const post = async (path: string, body: unknown, idempotencyKey = randomUUID()): Promise<{ id: string } | null> => {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        body: JSON.stringify(body),
+      });
       return res.ok ? ((await res.json()) as { id: string }) : null;
     } catch {
       return null; // the server is down: the poster tries again
@@ -54,8 +60,9 @@ test('killed and restarted mid-stream: the page catches up with no missing messa
     const ids: string[] = [];
     const send = async (n: number) => {
       for (let i = 0; i < n; i++) {
+        const idempotencyKey = randomUUID();
         for (;;) {
-          const m = await post(`${P}/sessions/${session.id}/messages`, { content: `line ${ids.length}`, externalUserId: `p${ids.length % 3}` });
+          const m = await post(`${P}/sessions/${session.id}/messages`, { content: `line ${ids.length}`, externalUserId: `p${ids.length % 3}` }, idempotencyKey);
           if (m) {
             ids.push(m.id);
             break;
@@ -76,7 +83,11 @@ test('killed and restarted mid-stream: the page catches up with no missing messa
     await sending;
     await send(20);
     assert.equal(new Set(ids).size, 120);
-    await page.locator(`[data-testid="transcript"][data-count="120"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-testid="transcript"][data-count="120"]`).waitFor({ timeout: 30_000 }).catch(async (err: Error) => {
+      const count = await page.locator('[data-testid="transcript"]').getAttribute('data-count');
+      const state = await page.locator('[data-testid="connection"]').getAttribute('data-state');
+      throw new Error(`${err.message}\ntranscript count ${count}, connection ${state}`);
+    });
     await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 10_000 });
     // Following the live edge: the newest message is on screen.
     await page.locator(`[data-testid="transcript-row"][data-id="${ids.at(-1)}"]`).waitFor({ timeout: 5_000 });

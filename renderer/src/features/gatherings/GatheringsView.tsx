@@ -158,7 +158,7 @@ export function GatheringsView({ route }: { route: Route }) {
   const selected = items.find((g) => g.id === selectedId) ?? null;
 
   return (
-    <div className="gatherings-layout">
+    <div className="split-layout gatherings-layout">
       <section className="pane" aria-labelledby="gatherings-heading">
         <header className="pane-header">
           <h2 id="gatherings-heading">Gatherings</h2>
@@ -173,7 +173,7 @@ export function GatheringsView({ route }: { route: Route }) {
               {items.map((g) => (
                 <li key={g.id}>
                   <a
-                    className="gathering-row"
+                    className="pick-row gathering-row"
                     href={href(`/gatherings/${g.id}`)}
                     aria-current={g.id === selectedId ? 'true' : undefined}
                     data-testid="gathering-row"

@@ -7,6 +7,7 @@ import type { Annotation, Message, Session, Webhook, WebhookDelivery } from '../
 import type { ServerSettings } from '../../../../common/settings-schemas.js';
 import { ProblemText } from '../../components/ProblemText.js';
 import { useCortex } from '../../lib/cortex-context.js';
+import type { BotView } from '../../lib/bot.js';
 import { formatTime } from '../../lib/format.js';
 import { useProject } from '../../lib/project.js';
 import { href } from '../../lib/router.js';
@@ -15,7 +16,7 @@ import { modelsKey, type ModelsOverview } from '../models/modelsData.js';
 import { serverSettingsKey } from '../settings/settingsData.js';
 import {
   applyToActive, applyToFlagged, FLAG_MIN_SCORE, FLAG_WINDOW_MS, heardFromMessage, heardFromPeer, mergeHeard, overviewKeys,
-  type BotViewData, type Heard, type Paged,
+  type Heard, type Paged,
 } from './overviewData.js';
 import { ago, Card, useNow } from './ui.js';
 
@@ -67,7 +68,7 @@ function Overview() {
   const bots = useQueries({
     queries: withBots.map((s) => ({
       queryKey: overviewKeys.bot(projectId, s.id),
-      queryFn: () => client.request<BotViewData>('GET', `${base}/sessions/${encodeURIComponent(s.id)}/bot`),
+      queryFn: () => client.request<BotView>('GET', `${base}/sessions/${encodeURIComponent(s.id)}/bot`),
       staleTime: Infinity,
     })),
   });

@@ -4,28 +4,11 @@
  */
 import type { DomainEvent } from '../../../../common/events.js';
 import type { Annotation, Message, Session } from '../../../../common/schemas.js';
+import type { BotPeer } from '../../lib/bot.js';
 
 export interface Paged<T> {
   items: T[];
   nextCursor: string | null;
-}
-
-export interface BotPeer {
-  peerId: string;
-  participantId: string | null;
-  displayName: string | null;
-  speaking: boolean;
-  queued: number;
-  lastUtterance: { startedAt: string; durationMs: number; text: string | null } | null;
-  framesDropped: number;
-}
-
-export interface BotViewData {
-  state: 'joining' | 'listening' | 'error' | 'stopped';
-  reason: string | null;
-  adapter: string | null;
-  peers: BotPeer[];
-  queue: { depth: number; processed: number; failed: number; dropped: number; waitP50Ms: number; waitP95Ms: number; oldestWaitingMs: number } | null;
 }
 
 /** A speaker and when they were last heard (their latest transcript or message). */

@@ -126,7 +126,7 @@ function Search({ selectedId }: { selectedId: string | null }) {
             {items.map((p) => (
               <li key={p.id}>
                 <a
-                  className="participant-row"
+                  className="pick-row participant-row"
                   href={href(`/participants/${p.id}`)}
                   aria-current={p.id === selectedId ? 'true' : undefined}
                   data-testid="participant-row"
@@ -289,7 +289,7 @@ export function ParticipantsView({ route }: { route: Route }) {
     }
   });
   return (
-    <div className="participants-layout">
+    <div className="split-layout participants-layout">
       <Search selectedId={id} />
       {id ? (
         <Detail key={id} participantId={id} />

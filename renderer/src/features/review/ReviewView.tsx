@@ -429,7 +429,7 @@ export function ReviewView() {
   const who = participantName(selected?.participant);
 
   return (
-    <div className="review-layout">
+    <div className="split-layout review-layout">
       <section className="pane review-queue" aria-labelledby="review-heading">
         <header className="pane-header">
           <h2 id="review-heading">Review queue</h2>

@@ -3,27 +3,12 @@ import { useMemo, useState } from 'react';
 import { ApiError } from '../../../../../common/problem.js';
 import type { Participant, Sanction, Session } from '../../../../../common/schemas.js';
 import { ProblemText } from '../../../components/ProblemText.js';
+import type { BotView } from '../../../lib/bot.js';
 import { useCortex } from '../../../lib/cortex-context.js';
 import { formatDateTime, formatTime } from '../../../lib/format.js';
 import { activity, speakerSlot, type TranscriptMessage } from './transcriptModel.js';
 
 export type SessionParticipant = Participant & { sessionJoinedAt: string; leftAt: string | null };
-
-export interface BotPeer {
-  peerId: string;
-  participantId: string | null;
-  displayName: string | null;
-  speaking: boolean;
-  queued: number;
-  lastUtterance: { startedAt: string; durationMs: number; text: string | null } | null;
-}
-
-export interface BotView {
-  state: 'joining' | 'listening' | 'error' | 'stopped';
-  reason: string | null;
-  adapter: string | null;
-  peers: BotPeer[];
-}
 
 // ---- participants ------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ const importMetaShim = {
     'import.meta.url': '__cortex_import_meta_url',
     'import.meta.filename': '__filename',
     'import.meta.dirname': '__dirname',
+    // Only reached from TypeScript sources (main/plugins/thread.ts under tsx), never in a bundle.
+    'import.meta.resolve': 'require.resolve',
   },
   banner: { js: 'const __cortex_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
 };

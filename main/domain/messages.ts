@@ -149,7 +149,7 @@ export function createMessages({ db, events }: DomainDeps, sessions: SessionsMod
     const row = byId.get(id, sessionId, scope.projectId, scope.tenantId);
     if (!row || row.content === content) return false;
     sql('UPDATE messages SET content = ?, updated_at = ? WHERE id = ?').run(content, nowIso(), id);
-    events.redactField(originSeq, 'content', content);
+    events.redactContent(originSeq, content);
     emit(scope, 'message.redacted', { ...toMessage(row), content });
     return true;
   }

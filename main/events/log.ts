@@ -79,6 +79,8 @@ export class EventLog {
   private readonly selectLast;
   private readonly selectSeq;
   private readonly getCursor;
+  private readonly redactContentStmt;
+  private readonly countByType;
   private readonly putCursor;
   private readonly tx;
   private queue: Job[] = [];
@@ -112,6 +114,15 @@ export class EventLog {
     this.selectSeq = db.prepare<[number], EventRow>('SELECT * FROM events WHERE seq = ?');
     this.selectLast = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events');
     this.getCursor = db.prepare<[string], { seq: number }>('SELECT seq FROM consumer_cursors WHERE name = ?');
+    this.redactContentStmt = db.prepare(
+      `UPDATE events SET payload = CASE WHEN json_type(payload, '$.changes.content') IS NULL
+         THEN json_set(payload, '$.data.content', ?)
+         ELSE json_set(payload, '$.data.content', ?, '$.changes.content', ?) END
+       WHERE seq = ?`,
+    );
+    this.countByType = db.prepare<[string, number], { type: string; n: number }>(
+      'SELECT type, count(*) AS n FROM events WHERE project_id = ? AND seq > ? GROUP BY type',
+    );
     this.putCursor = db.prepare(
       'INSERT INTO consumer_cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
     );
@@ -305,25 +316,17 @@ export class EventLog {
   }
 
   /**
-   * Overwrites one field of a stored event's `data` (and of its `changes`, where present), for
-   * redaction: the log must not keep what a redaction removed. Call inside the redaction's `write()`.
+   * Overwrites a stored message event's text (`data.content`, and `changes.content` where
+   * present), for redaction: the log must not keep what a redaction removed. Call inside the
+   * redaction's `write()`.
    */
-  redactField(seq: number, field: 'content', value: string): void {
-    this.db
-      .prepare(
-        `UPDATE events SET payload = CASE WHEN json_type(payload, '$.changes.${field}') IS NULL
-           THEN json_set(payload, '$.data.${field}', ?)
-           ELSE json_set(payload, '$.data.${field}', ?, '$.changes.${field}', ?) END
-         WHERE seq = ?`,
-      )
-      .run(value, value, value, seq);
+  redactContent(seq: number, content: string): void {
+    this.redactContentStmt.run(content, content, content, seq);
   }
 
   /** Events of a project after `afterSeq` whose type passes `match` (a consumer's backlog). */
   countAfter(projectId: string, afterSeq: number, match: (type: string) => boolean): number {
-    const rows = this.db
-      .prepare<[string, number], { type: string; n: number }>('SELECT type, count(*) AS n FROM events WHERE project_id = ? AND seq > ? GROUP BY type')
-      .all(projectId, afterSeq);
+    const rows = this.countByType.all(projectId, afterSeq);
     return rows.reduce((sum, r) => sum + (match(r.type) ? r.n : 0), 0);
   }
 

@@ -59,6 +59,12 @@ export function createInstallations({ db, events }: DomainDeps) {
   const countError = db.prepare('UPDATE project_plugins SET error_count = error_count + 1 WHERE id = ?');
   const errorTotal = db.prepare<[string], { error_count: number }>('SELECT error_count FROM project_plugins WHERE id = ?');
   const dropCursor = db.prepare('DELETE FROM consumer_cursors WHERE name = ?');
+  const insertRow = db.prepare(
+    `INSERT INTO project_plugins (id, tenant_id, project_id, plugin_id, settings, enabled, error_count, created_at, updated_at)
+     VALUES (@id, @tenant_id, @project_id, @plugin_id, @settings, @enabled, @error_count, @created_at, @updated_at)`,
+  );
+  const updateRow = db.prepare('UPDATE project_plugins SET settings = ?, enabled = ?, updated_at = ? WHERE id = ?');
+  const deleteRow = db.prepare('DELETE FROM project_plugins WHERE id = ?');
 
   const emit = (r: InstallationRow, type: 'plugin.installed' | 'plugin.updated' | 'plugin.uninstalled', changes?: Record<string, unknown>) =>
     events.append({
@@ -82,10 +88,7 @@ export function createInstallations({ db, events }: DomainDeps) {
         id: uuidv7(), tenant_id: scope.tenantId, project_id: scope.projectId, plugin_id: pluginId,
         settings: JSON.stringify(settings), enabled: enabled ? 1 : 0, error_count: 0, created_at: now, updated_at: now,
       };
-      db.prepare(
-        `INSERT INTO project_plugins (id, tenant_id, project_id, plugin_id, settings, enabled, created_at, updated_at)
-         VALUES (@id, @tenant_id, @project_id, @plugin_id, @settings, @enabled, @created_at, @updated_at)`,
-      ).run(row);
+      insertRow.run(row);
       const installed = emit(row, 'plugin.installed');
       // Without backfill the plugin starts with what happens after it is installed.
       events.setCursor(cursorName(row.id), backfill ? 0 : installed.seq);
@@ -103,7 +106,7 @@ export function createInstallations({ db, events }: DomainDeps) {
         updated_at: nowIso(),
       };
       if (after.settings === before.settings && after.enabled === before.enabled) return toInstallation(before);
-      db.prepare('UPDATE project_plugins SET settings = ?, enabled = ?, updated_at = ? WHERE id = ?').run(after.settings, after.enabled, after.updated_at, after.id);
+      updateRow.run(after.settings, after.enabled, after.updated_at, after.id);
       const changes: Record<string, unknown> = {};
       if (after.settings !== before.settings) changes.settings = JSON.parse(before.settings);
       if (after.enabled !== before.enabled) changes.enabled = before.enabled === 1;
@@ -115,7 +118,7 @@ export function createInstallations({ db, events }: DomainDeps) {
   function remove(scope: ProjectScope, pluginId: string): void {
     events.write(() => {
       const row = getRow(scope, pluginId);
-      db.prepare('DELETE FROM project_plugins WHERE id = ?').run(row.id);
+      deleteRow.run(row.id);
       dropCursor.run(cursorName(row.id));
       emit(row, 'plugin.uninstalled');
     });

@@ -3,87 +3,30 @@
  * Run with `node --import tsx --test test/e2e/console.test.ts`.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startCortex } from '../../main/core/cortex.js';
+import type { Page } from 'playwright-core';
+import { LIVE_TIMEOUT, startConsole, type Console } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const STATIC_DIR = join(ROOT, 'dist', 'renderer');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-const LIVE_TIMEOUT = 5_000;
-
-type Cortex = Awaited<ReturnType<typeof startCortex>>;
-
-let cortex: Cortex | undefined;
-let browser: Browser | undefined;
-let dataDir: string | undefined;
+let c: Console;
+let cortex: Console['cortex'];
 let url = '';
 
 before(async () => {
-  if (!existsSync(join(STATIC_DIR, 'index.html'))) {
-    execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-  }
-  dataDir = await mkdtemp(join(tmpdir(), 'cortex-e2e-'));
-  cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent', staticDir: STATIC_DIR });
-  url = await cortex.listen();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  c = await startConsole();
+  cortex = c.cortex;
+  url = c.url;
 });
 
-after(async () => {
-  await browser?.close().catch(() => undefined);
-  await cortex?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+after(() => c?.close());
 
-/** Opens a fresh browser context and records page errors / console errors / CSP violations. */
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  assert.ok(browser);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    const text = msg.text();
-    // frame-ancestors is only honoured as an HTTP header; Chromium notes that it ignores it in <meta>.
-    if (msg.type() === 'error' && !text.includes("'frame-ancestors'")) problems.push(`console: ${text}`);
-  });
-  return { page, problems };
-}
-
-/** Plain REST call with the console key, as any other API client would make it. */
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  assert.ok(cortex);
-  const res = await fetch(`${url}/api/projects/default${path}`, {
-    method,
-    headers: body === undefined ? { 'x-api-key': cortex.consoleKey } : { 'x-api-key': cortex.consoleKey, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path} answered ${res.status}: ${text}`);
-  return (text ? JSON.parse(text) : null) as T;
-}
+const openPage = () => c.newPage({ height: 800 });
+const api = <T>(method: string, path: string, body?: unknown) => c.api<T>(method, path, body);
 
 const sessionRow = (page: Page, title: string) =>
   page.getByTestId('session-row').filter({ has: page.getByTestId('session-title').getByText(title, { exact: true }) });
 
 test('sessions list and event feed update live from REST writes', async () => {
-  assert.ok(cortex);
   const { page, problems } = await openPage();
   try {
     await page.goto(`${url}/#key=${encodeURIComponent(cortex.consoleKey)}`);
@@ -140,7 +83,6 @@ test('sessions list and event feed update live from REST writes', async () => {
 });
 
 test('browser console without a key asks for one, and rejects a bad key', async () => {
-  assert.ok(cortex);
   const { page } = await openPage();
   try {
     await page.goto(`${url}/`);

@@ -27,9 +27,17 @@ export interface Console {
   browser: Browser;
   /** REST with the console key against /api/projects/default + path (or an absolute /api path). */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  /** A fresh context logged in with the console key, at `#/<view>`; `problems` collects page/console errors. */
-  open(view?: string, opts?: { colorScheme?: 'light' | 'dark'; width?: number; height?: number }): Promise<{ page: Page; problems: string[] }>;
+  /** A fresh context and page, not navigated yet; `problems` collects page and console errors. */
+  newPage(opts?: PageOptions): Promise<{ page: Page; problems: string[] }>;
+  /** As newPage, logged in with the console key, at `#/<view>`. */
+  open(view?: string, opts?: PageOptions): Promise<{ page: Page; problems: string[] }>;
   close(): Promise<void>;
+}
+
+export interface PageOptions {
+  colorScheme?: 'light' | 'dark';
+  width?: number;
+  height?: number;
 }
 
 export async function startConsole(overrides: Partial<CortexConfig> = {}): Promise<Console> {
@@ -38,6 +46,18 @@ export async function startConsole(overrides: Partial<CortexConfig> = {}): Promi
   const cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent', staticDir: STATIC_DIR, busEndpoint: null, ...overrides });
   const url = await cortex.listen();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const newPage = async (opts: PageOptions = {}) => {
+    const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 720 }, colorScheme: opts.colorScheme ?? 'light' });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      const text = msg.text();
+      // frame-ancestors is only honoured as an HTTP header; Chromium notes that it ignores it in <meta>.
+      if (msg.type() === 'error' && !text.includes("'frame-ancestors'")) problems.push(`console: ${text}`);
+    });
+    return { page, problems };
+  };
   return {
     cortex, url, browser,
     async api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -51,15 +71,9 @@ export async function startConsole(overrides: Partial<CortexConfig> = {}): Promi
       assert.ok(res.ok, `${method} ${full} answered ${res.status}: ${text}`);
       return (text ? JSON.parse(text) : null) as T;
     },
+    newPage,
     async open(view = '', opts = {}) {
-      const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 720 }, colorScheme: opts.colorScheme ?? 'light' });
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      page.on('console', (msg) => {
-        const text = msg.text();
-        if (msg.type() === 'error' && !text.includes("'frame-ancestors'")) problems.push(`console: ${text}`);
-      });
+      const { page, problems } = await newPage(opts);
       await page.goto(`${url}/#key=${encodeURIComponent(cortex.consoleKey)}`);
       // The first load parses the bundle: on a loaded 2-core machine that can take a while.
       await page.locator('[data-testid="connection"]').waitFor({ timeout: 20_000 });

@@ -43,6 +43,7 @@ export const EVENT_TYPES = [
   'webhook.updated',
   'webhook.deleted',
   'webhook.delivery.exhausted',
+  'webhook.redelivery.progress',
   'bot.status.changed',
   'model.download.started',
   'model.download.progress',

@@ -227,6 +227,15 @@ export function createDeliveries({ db, events }: DomainDeps) {
       });
     },
 
+    /** Requeues every row of a subscription in `status` with a fresh schedule; returns how many. Inside the caller's write(). */
+    redeliverAll(scope: ProjectScope, webhookId: string, status: 'failed' | 'exhausted'): number {
+      const now = Date.now();
+      return sql(
+        `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, run_at = ?, locked_at = NULL, locked_by = NULL, updated_at = ?
+         WHERE webhook_id = ? AND status = ? AND project_id = ? AND tenant_id = ?`,
+      ).run(now, new Date(now).toISOString(), webhookId, status, scope.projectId, scope.tenantId).changes;
+    },
+
     /** Rows per status for one subscription (health views). */
     counts(webhookId: string): Record<WebhookDelivery['status'], number> {
       const out = { pending: 0, delivered: 0, failed: 0, exhausted: 0 };

@@ -8,6 +8,7 @@ export const FANOUT_CURSOR = 'outbox.fanout';
 /** Events read per step, and rows written per step: both bound how long one step holds the main thread. */
 const BATCH = 1000;
 const MAX_ROWS = 2000;
+const SELF_EVENTS: ReadonlySet<string> = new Set(['webhook.delivery.exhausted', 'webhook.redelivery.progress']);
 
 interface EventHead {
   seq: number;
@@ -67,8 +68,8 @@ export class Fanout {
         if (e.project_id === null) continue;
         for (const hook of this.webhooks.ofProject(e.tenant_id, e.project_id)) {
           if (e.seq <= hook.row.from_seq || !hook.matches(e.type)) continue;
-          // A subscription is not told about its own exhausted deliveries: a dead endpoint would feed itself forever.
-          if (e.type === 'webhook.delivery.exhausted' && e.resource_id === `webhook:${hook.row.id}`) continue;
+          // A subscription is not told about its own delivery bookkeeping: a dead endpoint would feed itself forever.
+          if (SELF_EVENTS.has(e.type) && e.resource_id === `webhook:${hook.row.id}`) continue;
           rows.push({ tenantId: e.tenant_id, projectId: e.project_id, webhookId: hook.row.id, eventId: e.id, eventSeq: e.seq, eventType: e.type });
           webhookIds.add(hook.row.id);
         }

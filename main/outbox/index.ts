@@ -4,6 +4,7 @@ import { conflict } from '../core/errors.js';
 import type { DomainDeps } from '../domain/context.js';
 import { createDeliveries } from './deliveries.js';
 import { Fanout } from './fanout.js';
+import { RedeliveryProgress } from './redelivery-progress.js';
 import { DeliveryWorker } from './worker.js';
 import { createWebhooks } from './webhooks.js';
 
@@ -30,6 +31,7 @@ export function createOutbox(deps: DomainDeps, config: OutboxConfig, logger: Pic
     logger,
   });
   const fanout = new Fanout(deps.db, deps.events, webhooks, deliveries, (ids) => worker.notify(ids), (err) => logger.error({ err }, 'webhooks: fan-out failed; retrying'));
+  const progress = new RedeliveryProgress(deps.events, deliveries);
   let unsubscribe: (() => void) | null = null;
   return {
     webhooks,
@@ -54,7 +56,24 @@ export function createOutbox(deps: DomainDeps, config: OutboxConfig, logger: Pic
       worker.notify([webhookId]);
       return d;
     },
+    /**
+     * Requeues all of a subscription's failed or exhausted deliveries. Progress is reported as
+     * `webhook.redelivery.progress` events (about once a second, and once when none is pending),
+     * so a console can show it without polling.
+     */
+    redeliverAll(scope: { tenantId: string; projectId: string }, webhookId: string, status: 'failed' | 'exhausted'): { count: number } {
+      return deps.events.write(() => {
+        const row = webhooks.rowOf(scope, webhookId);
+        const count = deliveries.redeliverAll(scope, webhookId, status);
+        if (count > 0) {
+          progress.track(row.tenant_id, row.project_id, webhookId, count);
+          worker.notify([webhookId]);
+        }
+        return { count };
+      });
+    },
     async close(): Promise<void> {
+      progress.close();
       unsubscribe?.();
       fanout.close();
       await worker.close();

@@ -323,6 +323,9 @@ test('webhooks: create shows the secret once, a test ping lands in the delivery 
     await byTestId(page, 'delivery-redeliver').click();
     const again = await hook.next();
     assert.equal(again.headers['webhook-id'], received.headers['webhook-id']);
+    // Bulk redeliver: nothing exhausted here, and the view says so.
+    await byTestId(page, 'redeliver-all-exhausted').click();
+    await page.getByTestId('bulk-redeliver').getByText('Nothing to redeliver.').waitFor({ timeout: LIVE_TIMEOUT });
 
     // Rotate: a new secret, shown once; the old one keeps signing for 24 h.
     await byTestId(page, 'webhook-rotate').click();

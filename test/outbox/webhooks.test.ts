@@ -268,6 +268,32 @@ describe('delivery', () => {
     await r.stop();
   });
 
+  test('bulk redeliver: every exhausted delivery is queued again, with progress events down to done', async () => {
+    const r = await freshReceiver();
+    r.reply = () => ({ status: 500 });
+    // Subscribed to webhook.* too: its own progress events must still not be sent to it.
+    const hook = await createHook({ url: r.url, events: ['message.created', 'webhook.*'] });
+    for (let i = 0; i < 5; i++) await postMessage(`doomed ${i}`);
+    await until(async () => (await deliveries(hook.id, 'exhausted')).length === 5 || null, 'five exhausted', 20_000);
+    assertProblem(await s.api('POST', `${P}/webhooks/${hook.id}/redeliver`, { body: { status: 'pending' } }), 400, 'body/status');
+    r.reply = () => ({ status: 204 });
+    const seq = await lastSeq(s.api);
+    const re = await s.api('POST', `${P}/webhooks/${hook.id}/redeliver`, { body: { status: 'exhausted' } });
+    assert.equal(re.status, 202, re.text);
+    assert.equal(re.json.count, 5);
+    await until(async () => (await deliveries(hook.id, 'delivered')).length === 5 || null, 'all five delivered');
+    const progress = await until(async () => {
+      const ps = (await eventsSince(s.api, seq)).filter((e) => e.type === 'webhook.redelivery.progress');
+      return ps.at(-1)?.payload.data.done ? ps : null;
+    }, 'a final progress event', 5_000);
+    assert.deepEqual(progress[0]!.payload.data, { webhookId: hook.id, total: 5, remaining: 5, done: false });
+    assert.deepEqual(progress.at(-1)!.payload.data, { webhookId: hook.id, total: 5, remaining: 0, done: true });
+    assert.ok(!r.received.some((x) => JSON.parse(x.body).type === 'webhook.redelivery.progress'), 'a subscription is not sent its own progress');
+    assert.equal((await s.api('POST', `${P}/webhooks/${hook.id}/redeliver`, { body: { status: 'failed' } })).json.count, 0);
+    await s.api('DELETE', `${P}/webhooks/${hook.id}`);
+    await r.stop();
+  });
+
   test('410 Gone disables the subscription; 429 Retry-After is honoured', async () => {
     const r = await freshReceiver();
     r.reply = () => ({ status: 410 });

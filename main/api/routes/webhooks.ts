@@ -10,6 +10,11 @@ const RotateBody = Type.Object(
   { additionalProperties: false },
 );
 
+const RedeliverAllBody = Type.Object(
+  { status: Type.Union([Type.Literal('failed'), Type.Literal('exhausted')], { description: 'which deliveries to send again' }) },
+  { additionalProperties: false },
+);
+
 /** Webhook subscriptions, their delivery log, redelivery and test pings. */
 export function webhookRoutes(app: Api, { commit }: RouteDeps, outbox: Outbox): void {
   const { webhooks, deliveries } = outbox;
@@ -49,6 +54,14 @@ export function webhookRoutes(app: Api, { commit }: RouteDeps, outbox: Outbox): 
   app.get('/webhooks/:webhookId/deliveries/:deliveryId', {
     config: c, schema: { ...t, params: params('webhookId', 'deliveryId'), response: responses(200, WebhookDeliveryDetail) },
   }, async (req) => deliveries.get(scopeOf(req), req.params.webhookId, req.params.deliveryId));
+  app.post('/webhooks/:webhookId/redeliver', {
+    config: c,
+    schema: {
+      ...t, params: params('webhookId'), body: RedeliverAllBody,
+      description: 'Requeues every failed or exhausted delivery of the subscription; progress arrives as webhook.redelivery.progress events.',
+      response: { 202: Type.Object({ count: Type.Integer() }), ...responses(200, Type.Object({ count: Type.Integer() })) },
+    },
+  }, async (req, reply) => reply.code(202).send(await commit(() => outbox.redeliverAll(scopeOf(req), req.params.webhookId, req.body.status))));
   app.post('/webhooks/:webhookId/deliveries/:deliveryId/redeliver', {
     config: c, schema: { ...t, params: params('webhookId', 'deliveryId'), response: { 202: WebhookDelivery, ...responses(200, WebhookDelivery) } },
   }, async (req, reply) => reply.code(202).send(await commit(() => outbox.redeliver(scopeOf(req), req.params.webhookId, req.params.deliveryId))));

@@ -71,6 +71,11 @@ export function WebhooksView({ route }: { route: Route }) {
     const webhookId = event.resourceId.startsWith('webhook:') ? event.resourceId.slice(8) : (data.webhookId ?? data.id);
     const key = listKey(projectId);
     const page = queryClient.getQueryData<WebhookPage>(key);
+    if (event.type === 'webhook.redelivery.progress' && webhookId) {
+      queryClient.setQueryData(redeliveryKey(projectId, webhookId), event.payload.data as unknown as RedeliveryProgress);
+      throttled(deliveriesKey(projectId, webhookId));
+      return;
+    }
     if (page && (event.type === 'webhook.created' || event.type === 'webhook.updated') && typeof data.id === 'string' && typeof data.url === 'string') {
       queryClient.setQueryData(key, upsert(page, data as Webhook));
     } else if (page && event.type === 'webhook.deleted') {
@@ -488,6 +493,16 @@ function WebhookForm({ webhook, onSaved }: { webhook: Webhook | null; onSaved(w:
   );
 }
 
+interface RedeliveryProgress {
+  webhookId: string;
+  total: number;
+  remaining: number;
+  done: boolean;
+}
+
+/** The latest webhook.redelivery.progress of a subscription (written by the view's event handler). */
+const redeliveryKey = (projectId: string, webhookId: string) => ['projects', projectId, 'webhooks', webhookId, 'redelivery'] as const;
+
 function DeliveryLog({ webhookId }: { webhookId: string }) {
   const { client } = useCortex();
   const { projectId, base } = useProject();
@@ -501,6 +516,10 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
     staleTime: Infinity,
   });
   const refreshing = log.isFetching && !log.isPending;
+  const progress = useQuery({ queryKey: redeliveryKey(projectId, webhookId), queryFn: () => null as RedeliveryProgress | null, enabled: false, initialData: null }).data;
+  const bulk = useMutation({
+    mutationFn: (which: 'failed' | 'exhausted') => client.request<{ count: number }>('POST', `${base}/webhooks/${webhookId}/redeliver`, { status: which }),
+  });
 
   return (
     <Section
@@ -525,6 +544,21 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
         </>
       }
     >
+      <div className="wh-bulk" data-testid="bulk-redeliver">
+        {(['exhausted', 'failed'] as const).map((which) => (
+          <button key={which} type="button" className="secondary" disabled={bulk.isPending} onClick={() => bulk.mutate(which)} data-testid={`redeliver-all-${which}`}>
+            Redeliver all {which}
+          </button>
+        ))}
+        {bulk.data && bulk.data.count === 0 && !progress && <span className="cfg-lead">Nothing to redeliver.</span>}
+        {progress && (
+          <span className="wh-bulk-progress" role="status" data-testid="redelivery-progress" data-done={progress.done ? 'true' : 'false'}>
+            <progress max={progress.total} value={progress.total - progress.remaining} aria-label="Redelivery progress" />
+            {progress.done ? `All ${progress.total} sent again.` : `${progress.total - progress.remaining} of ${progress.total} sent…`}
+          </span>
+        )}
+      </div>
+      <ProblemText error={bulk.error} prefix="Could not redeliver" />
       <ProblemText error={log.error} prefix="Could not load deliveries" />
       {log.isPending && <p className="cfg-lead">Loading deliveries…</p>}
       {log.data && log.data.items.length === 0 && (

@@ -23,7 +23,7 @@ import { FileRoom } from './rooms/file.js';
 import { OdinRoom } from './rooms/odin.js';
 import type { RoomAdapter } from './rooms/types.js';
 import { ZmqRoom } from './rooms/zmq.js';
-import { SessionBot, type BotPeerState, type BotStatus } from './session-bot.js';
+import { SessionBot, type BotPeerState, type BotStatus, type PeerSpeaking } from './session-bot.js';
 
 export interface BotView extends BotStatus {
   adapter: Session['adapter'];
@@ -78,12 +78,27 @@ export class BotManager {
   private setStatus(s: Session, status: BotStatus): void {
     const entry = this.bots.get(s.id);
     if (entry) entry.status = status;
+    this.appendStatus(s, status, 'state', entry?.bot?.speakingStates() ?? []);
+  }
+
+  /** A peer started or stopped speaking (already coalesced by the bot: ≤ 1 per 250 ms per session). */
+  private setSpeaking(s: Session, peers: PeerSpeaking[]): void {
+    const entry = this.bots.get(s.id);
+    if (!entry || entry.status.state !== 'listening') return;
+    this.appendStatus(s, entry.status, 'speaking', peers);
+  }
+
+  /**
+   * `bot.status.changed`: the bot's state and reason, and every peer's speaking state.
+   * `change` says what changed: the bot's `state`, or who is `speaking`.
+   */
+  private appendStatus(s: Session, status: BotStatus, change: 'state' | 'speaking', peers: PeerSpeaking[]): void {
     if (this.closed) return;
     try {
       this.deps.events.write(() => {
         this.deps.events.append({
           type: 'bot.status.changed', tenantId: s.tenantId, projectId: s.projectId, resourceId: `session:${s.id}`, action: 'occurred',
-          data: { sessionId: s.id, adapter: s.adapter, state: status.state, reason: status.reason },
+          data: { sessionId: s.id, adapter: s.adapter, state: status.state, reason: status.reason, change, peers },
         });
       }, 'bot');
     } catch (err) {
@@ -145,7 +160,7 @@ export class BotManager {
       const vadModel = await this.vad;
       const { preRollMs, minSilenceMs, maxUtteranceMs, minSpeechMs, startThreshold, stopThreshold } = settings;
       bot = new SessionBot(
-        { domain: this.deps.domain, commit: (fn) => this.deps.events.commit(fn), queue, vadModel, logger: this.deps.logger, onStatus: (st) => this.setStatus(s, st), evidence: this.deps.evidence },
+        { domain: this.deps.domain, commit: (fn) => this.deps.events.commit(fn), queue, vadModel, logger: this.deps.logger, onStatus: (st) => this.setStatus(s, st), onSpeaking: (peers) => this.setSpeaking(s, peers), evidence: this.deps.evidence },
         {
           scope, sessionId: s.id, adapter: this.adapterFor(s),
           language: settings.language ?? undefined,

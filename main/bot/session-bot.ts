@@ -32,6 +32,17 @@ export interface BotPeerState {
   framesDropped: number;
 }
 
+/** One peer in a speaking update. */
+export interface PeerSpeaking {
+  peerId: string;
+  participantId: string | null;
+  displayName: string | null;
+  speaking: boolean;
+}
+
+/** Default: at most one speaking update per this many ms per session. */
+export const SPEAKING_INTERVAL_MS = 250;
+
 export interface SessionBotDeps {
   domain: Domain;
   /** Domain writes go through the group commit, like API writes. */
@@ -40,6 +51,12 @@ export interface SessionBotDeps {
   vadModel: VadModel;
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   onStatus: (s: BotStatus) => void;
+  /**
+   * A peer started or stopped speaking (VAD). Coalesced: at most one call per
+   * `speakingIntervalMs`, on the trailing edge, so the last state is always delivered (while
+   * the bot runs; the stop's status carries the final one). Gets every peer's current state.
+   */
+  onSpeaking?: (peers: PeerSpeaking[]) => void;
   /** Keeps each transcribed utterance's audio (when enabled). */
   evidence?: EvidenceStore;
 }
@@ -54,6 +71,8 @@ export interface SessionBotOptions {
   pipeline?: Partial<PipelineSettings>;
   /** How often peers that went quiet (no frames) have their open utterance flushed (default 100 ms: it adds to end-of-speech latency in rooms that stop sending during silence). */
   idleCheckMs?: number;
+  /** Minimum spacing of onSpeaking calls (default SPEAKING_INTERVAL_MS). */
+  speakingIntervalMs?: number;
 }
 
 interface Peer {
@@ -71,6 +90,10 @@ export class SessionBot {
   private idleTimer: NodeJS.Timeout | null = null;
   private status: BotStatus = { state: 'stopped', reason: null };
   private stopping: Promise<void> | null = null;
+  /** Coalescing of speaking updates: the pending trailing call, the last call's time and content. */
+  private speakingTimer: NodeJS.Timeout | null = null;
+  private speakingSentAt = -Infinity;
+  private speakingSent = '';
 
   constructor(
     private readonly deps: SessionBotDeps,
@@ -81,6 +104,7 @@ export class SessionBot {
       settings: opts.pipeline,
       logger: { warn: (o, m) => deps.logger.warn({ ...o, sessionId: opts.sessionId }, m), info: (o, m) => deps.logger.info({ ...o, sessionId: opts.sessionId }, m) },
       onUtterance: (u) => this.onUtterance(u),
+      onSpeaking: () => this.speakingChanged(),
     });
   }
 
@@ -204,6 +228,44 @@ export class SessionBot {
     this.track(work);
   }
 
+  /** Schedules one speaking update: now-ish if the last was long enough ago, else at the end of
+   * the interval. Flips in between only change what that one update reports. */
+  private speakingChanged(): void {
+    if (!this.deps.onSpeaking || this.stopping || this.speakingTimer) return;
+    const interval = this.opts.speakingIntervalMs ?? SPEAKING_INTERVAL_MS;
+    const wait = Math.max(0, this.speakingSentAt + interval - performance.now());
+    this.speakingTimer = setTimeout(() => {
+      this.speakingTimer = null;
+      this.sendSpeaking();
+    }, wait);
+    this.speakingTimer.unref();
+  }
+
+  private sendSpeaking(): void {
+    if (this.stopping) return;
+    const peers = this.speakingStates();
+    const key = JSON.stringify(peers);
+    // Flips that cancelled out within the interval change nothing to report.
+    if (key === this.speakingSent) return;
+    this.speakingSent = key;
+    this.speakingSentAt = performance.now();
+    try {
+      this.deps.onSpeaking?.(peers);
+    } catch (err) {
+      this.deps.logger.warn({ sessionId: this.opts.sessionId, err: (err as Error).message }, 'speaking handler threw');
+    }
+  }
+
+  /** Every peer's speaking state now. */
+  speakingStates(): PeerSpeaking[] {
+    return [...this.peers.entries()].map(([peerId, p]) => ({
+      peerId,
+      participantId: p.participantId,
+      displayName: p.displayName,
+      speaking: this.pipeline.state(peerId)?.speaking ?? false,
+    }));
+  }
+
   private track(p: Promise<void>): void {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -213,6 +275,8 @@ export class SessionBot {
   stop(reason = 'stopped'): Promise<void> {
     this.stopping ??= (async () => {
       if (this.idleTimer) clearInterval(this.idleTimer);
+      if (this.speakingTimer) clearTimeout(this.speakingTimer);
+      this.speakingTimer = null;
       await this.opts.adapter.leave().catch(() => {});
       await this.pipeline.flushAll();
       while (this.pending.size) await Promise.allSettled([...this.pending]);

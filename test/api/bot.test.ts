@@ -70,8 +70,11 @@ test('a session with an adapter sends the bot in: no model → error status; wit
     const v = (await s.api('GET', `${P}/sessions/${second.id}/bot`)).json;
     return v.state === 'stopped' ? v : null;
   }, 'the bot to finish the file and leave');
-  const states = (await eventsSince(s.api, seq1)).filter((e) => e.type === 'bot.status.changed').map((e) => e.payload.data.state);
+  const botEvents = (await eventsSince(s.api, seq1)).filter((e) => e.type === 'bot.status.changed');
+  // Speaking updates (change: 'speaking') may come in between; the bot's own states are these.
+  const states = botEvents.filter((e) => e.payload.data.change === 'state').map((e) => e.payload.data.state);
   assert.deepEqual(states, ['joining', 'listening', 'stopped']);
+  assert.deepEqual((botEvents.at(-1)!.payload.data.peers as J[]).map((p) => [p.displayName, p.speaking]), [['Ann', false]], 'the final event says nobody speaks');
   assert.equal(done.peers.length, 1);
   const peer: J = done.peers[0];
   assert.equal(peer.displayName, 'Ann');

@@ -15,7 +15,7 @@ import { WhisperEngine } from '../../main/bot/engine/whisper.js';
 import { needsTestModel, TEST_MODEL } from '../support/shared-models.js';
 import { FileRoom } from '../../main/bot/rooms/file.js';
 import { encodeWav } from '../../main/bot/rooms/wav.js';
-import { SessionBot, type BotStatus } from '../../main/bot/session-bot.js';
+import { SessionBot, SPEAKING_INTERVAL_MS, type BotStatus, type PeerSpeaking } from '../../main/bot/session-bot.js';
 import { startCortex, type Cortex } from '../../main/core/cortex.js';
 import { espeakMissing, layout, speak, trim } from './audio/speech.js';
 
@@ -135,4 +135,53 @@ test('the real engine killed mid-utterance: restarted, the utterance retried, no
   } finally {
     await whisper.close();
   }
+});
+
+/** Runs one file-adapter bot to the end and records its speaking updates with their times. */
+async function speakingRun(name: string, wav: string, realtime: boolean) {
+  const scope = { tenantId: cortex.tenantId, projectId: cortex.projectId };
+  const session = await cortex.events.commit(() => cortex.domain.sessions.create(scope, { title: name }));
+  const updates: Array<{ at: number; peers: PeerSpeaking[] }> = [];
+  const bot = new SessionBot(
+    {
+      domain: cortex.domain, commit: (fn) => cortex.events.commit(fn), queue: new TranscriptionQueue(lengthEngine, { capacity: 16 }), vadModel: vad,
+      logger: { info() {}, warn() {}, error() {} }, onStatus: () => {},
+      onSpeaking: (peers) => updates.push({ at: performance.now(), peers }),
+    },
+    { scope, sessionId: session.id, adapter: new FileRoom({ realtime, peers: [{ peerId: 'p-ann', userId: 'ann#1', displayName: 'Ann', path: wav }] }) },
+  );
+  const t0 = performance.now();
+  await bot.start();
+  for (let i = 0; i < 400 && bot.state.state !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+  await bot.stop();
+  const wallMs = performance.now() - t0;
+  const gaps = updates.slice(1).map((u, i) => u.at - updates[i]!.at);
+  return { updates, gaps, wallMs, ann: updates.map((u) => u.peers.find((p) => p.peerId === 'p-ann')?.speaking) };
+}
+
+test('speaking updates: on and off for a speaker in real time, the last one says nobody speaks', { skip }, async () => {
+  const l = layout([trim(speak('the match starts in five minutes', 'en-us')), trim(speak('everyone ready up please', 'en-us'))], [1500], 300, 1500);
+  writeFileSync(join(dir, 'speaking.wav'), encodeWav(l.pcm.samples, l.pcm.rate));
+  const { updates, gaps, wallMs, ann } = await speakingRun('speaking', join(dir, 'speaking.wav'), true);
+  console.log(`speaking (real time): ${updates.length} updates in ${Math.round(wallMs)} ms: ${JSON.stringify(ann)}; gaps ${gaps.map(Math.round).join(', ')} ms`);
+  const on = ann.indexOf(true);
+  assert.ok(on >= 0, `Ann was reported speaking: ${JSON.stringify(ann)}`);
+  assert.ok(ann.indexOf(false, on) > on, `and then not speaking: ${JSON.stringify(ann)}`);
+  assert.equal(ann.at(-1), false, 'the trailing update is the final state');
+  // Two phrases 1.5 s apart: on, off, on, off (each a separate update: the pause is longer than the interval).
+  assert.ok(ann.filter((x) => x === true).length >= 2, `both phrases turned the indicator on: ${JSON.stringify(ann)}`);
+  for (const g of gaps) assert.ok(g >= SPEAKING_INTERVAL_MS - 2, `updates ${Math.round(g)} ms apart`);
+  assert.equal(updates[0]!.peers[0]!.displayName, 'Ann');
+});
+
+test('speaking updates are coalesced: a stream replayed faster than real time flips far more often than it reports', { skip }, async () => {
+  const words = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'].map((w) => trim(speak(w, 'en-us')));
+  const l = layout(words, words.slice(1).map(() => 700), 300, 1500);
+  writeFileSync(join(dir, 'flaps.wav'), encodeWav(l.pcm.samples, l.pcm.rate));
+  const { updates, gaps, wallMs, ann } = await speakingRun('flaps', join(dir, 'flaps.wav'), false);
+  // Ten words 700 ms apart: the VAD flips on and off ~20 times in ~10 s of stream time.
+  console.log(`speaking (fast replay): ${updates.length} updates in ${Math.round(wallMs)} ms for ${l.speech.length * 2} flips of ${Math.round((l.pcm.samples.length / l.pcm.rate) * 1000)} ms of audio`);
+  for (const g of gaps) assert.ok(g >= SPEAKING_INTERVAL_MS - 2, `updates ${Math.round(g)} ms apart`);
+  assert.ok(updates.length <= Math.ceil(wallMs / SPEAKING_INTERVAL_MS) + 1, `${updates.length} updates in ${Math.round(wallMs)} ms`);
+  assert.ok(updates.length < l.speech.length * 2, `coalesced: ${updates.length} updates for ${l.speech.length * 2} flips (${JSON.stringify(ann)})`);
 });

@@ -125,6 +125,9 @@ test('speech → live transcript → toxicity flag → review → 1 h temp-ban w
     // Started: the bot joins, listens, and each utterance arrives in the open transcript.
     await app.api('POST', `/sessions/${session.id}/start`);
     await page.getByTestId('bot-state').getByText(/Transcription bot: (listening|stopped)/).waitFor({ timeout: FLOW_TIMEOUT });
+    // While the WAV plays (three phrases, 2.5 s apart), Vex's speaking indicator turns on: pushed by bot.status.changed.
+    const vexRow = page.getByTestId('participant').filter({ hasText: 'Vex' });
+    await vexRow.and(page.locator('[data-speaking="true"]')).locator('.sx-speaking-dot.sx-is-speaking').waitFor({ timeout: FLOW_TIMEOUT });
     for (const line of SCRIPT) await row(page, line).waitFor({ timeout: FLOW_TIMEOUT });
     const shown = await page.$$eval('[data-testid="transcript-row"] [data-testid="message-content"]', (els) => els.map((e) => e.textContent));
     assert.deepEqual(shown, SCRIPT, 'the three utterances, in the order spoken');
@@ -157,6 +160,7 @@ test('speech → live transcript → toxicity flag → review → 1 h temp-ban w
     await page.getByTestId('evidence-audio').waitFor({ timeout: FLOW_TIMEOUT });
     assert.match((await page.getByTestId('evidence-audio').getAttribute('src')) ?? '', /^blob:/);
     await page.getByTestId('bot-state').getByText('Transcription bot: stopped').waitFor({ timeout: FLOW_TIMEOUT });
+    assert.equal(await vexRow.getAttribute('data-speaking'), 'false', 'nobody speaks once the bot has left');
     await screenshots(page, 'flow-session');
 
     // The review queue: the insult is there, selected; b → the picker (1 h preselected) → Enter.

@@ -110,6 +110,8 @@ export interface PeerPipelineOptions {
   peerId: string;
   vad: Vad;
   onUtterance: (u: Utterance) => void;
+  /** The VAD's speaking state of this peer flipped (called once per flip, in stream order). */
+  onSpeaking?: (peerId: string, speaking: boolean) => void;
   settings?: Partial<PipelineSettings>;
   logger?: AudioLogger;
   /** Wall clock for utterance start times. Default Date.now. */
@@ -132,7 +134,10 @@ export class PeerAudioPipeline {
   private readonly log: AudioLogger;
   private readonly now: () => number;
   private readonly onUtterance: (u: Utterance) => void;
+  private readonly onSpeaking: ((peerId: string, speaking: boolean) => void) | undefined;
   private readonly frameSamples: number;
+  /** The speaking state last reported through onSpeaking. */
+  private reportedSpeaking = false;
 
   private resampler: Resampler | null = null;
   /** Format of the last accepted frame (kept across flush, for state()). */
@@ -162,6 +167,7 @@ export class PeerAudioPipeline {
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.onUtterance = opts.onUtterance;
+    this.onSpeaking = opts.onSpeaking;
     this.frameSamples = this.vad.frameSamples;
     this.fifo = new Float32Array(this.frameSamples * 4);
     this.segmenter = new UtteranceSegmenter(this.peerId, this.settings.segmenter, (u) => this.emit(u));
@@ -239,6 +245,7 @@ export class PeerAudioPipeline {
     await this.idle();
     this.segmenter.flush();
     this.vad.reset();
+    this.reportSpeaking();
   }
 
   state(): PeerAudioState {
@@ -339,6 +346,19 @@ export class PeerAudioPipeline {
       }
       this.queue.shift();
       this.segmenter.push(item.length === item.frame.length ? item.frame : item.frame.subarray(0, item.length), p, item.wall);
+      this.reportSpeaking();
+    }
+  }
+
+  /** Tells onSpeaking when the segmenter's speaking state differs from the last one reported. */
+  private reportSpeaking(): void {
+    const now = this.segmenter.speaking;
+    if (now === this.reportedSpeaking) return;
+    this.reportedSpeaking = now;
+    try {
+      this.onSpeaking?.(this.peerId, now);
+    } catch (e) {
+      this.log.warn({ peerId: this.peerId, err: e instanceof Error ? e.message : String(e) }, 'speaking handler threw');
     }
   }
 
@@ -355,6 +375,7 @@ export class PeerAudioPipeline {
 export interface AudioPipelineOptions {
   model: VadModel;
   onUtterance: (u: Utterance) => void;
+  onSpeaking?: (peerId: string, speaking: boolean) => void;
   settings?: Partial<PipelineSettings>;
   logger?: AudioLogger;
   now?: () => number;
@@ -384,8 +405,8 @@ export class AudioPipeline {
   peer(peerId: string): PeerAudioPipeline {
     let p = this.peers.get(peerId);
     if (!p) {
-      const { model, onUtterance, logger, now } = this.opts;
-      p = new PeerAudioPipeline({ peerId, vad: model.createVad(), onUtterance, settings: this.settings, logger, now });
+      const { model, onUtterance, onSpeaking, logger, now } = this.opts;
+      p = new PeerAudioPipeline({ peerId, vad: model.createVad(), onUtterance, onSpeaking, settings: this.settings, logger, now });
       this.peers.set(peerId, p);
     }
     return p;

@@ -8,6 +8,7 @@ import type { ServerSettings } from '../../../../common/settings-schemas.js';
 import { ProblemText } from '../../components/ProblemText.js';
 import { useCortex } from '../../lib/cortex-context.js';
 import type { BotView } from '../../lib/bot.js';
+import { applyBotStatus } from '../sessions/detail/botStatus.js';
 import { formatTime } from '../../lib/format.js';
 import { useProject } from '../../lib/project.js';
 import { href } from '../../lib/router.js';
@@ -142,7 +143,7 @@ function Overview() {
     } else if (event.type.startsWith('review.')) invalidate(overviewKeys.review(projectId));
     else if (event.type === 'bot.status.changed') {
       const sessionId = event.payload.data.sessionId;
-      if (typeof sessionId === 'string') invalidate(overviewKeys.bot(projectId, sessionId));
+      if (typeof sessionId === 'string') patch<BotView>(overviewKeys.bot(projectId, sessionId), (d) => applyBotStatus(d, event));
     } else if (event.type.startsWith('webhook.')) invalidate(overviewKeys.webhooks(projectId));
     else if (event.type.startsWith('plugin.')) invalidate(overviewKeys.plugins(projectId));
   });
@@ -152,6 +153,19 @@ function Overview() {
 
   const fromBots = bots.flatMap((q, i) => (q.data ? q.data.peers.map((p) => heardFromPeer(withBots[i]!.id, p)).filter((h): h is Heard => h !== null) : []));
   const heard = mergeHeard(fromBots, liveHeard).filter((h) => titles.has(h.sessionId));
+  // Who speaks now (the bots' VAD, pushed as bot.status.changed): first, with their last-heard time as secondary info.
+  const speakingNow = withBots.flatMap((s, i) => {
+    const view = bots[i]?.data;
+    if (!view || view.state !== 'listening') return [];
+    return view.peers.filter((p) => p.speaking).map((p): Heard => ({ key: `${s.id}/${p.participantId ?? p.peerId}`, sessionId: s.id, name: p.displayName ?? p.peerId, at: '', text: null }));
+  });
+  const speakingKeys = new Set(speakingNow.map((h) => h.key));
+  const heardKeys = new Set(heard.map((h) => h.key));
+  const heardRows = [
+    ...speakingNow.filter((h) => !heardKeys.has(h.key)),
+    ...heard.filter((h) => speakingKeys.has(h.key)),
+    ...heard.filter((h) => !speakingKeys.has(h.key)),
+  ];
   const heardRecently = heard.filter((h) => now - Date.parse(h.at) < HEARD_RECENT_MS).length;
 
   const flaggedItems = (flagged.data?.items ?? []).filter((a) => now - Date.parse(a.createdAt) < FLAG_WINDOW_MS);
@@ -195,22 +209,30 @@ function Overview() {
           </ul>
         </Card>
 
-        <Card id="heard" title="Last heard" count={heard.length}>
-          {heard.length === 0 && <p className="empty">Nobody heard yet.</p>}
+        <Card id="heard" title="Speaking now · last heard" count={heard.length}>
+          {heardRows.length === 0 && <p className="empty">Nobody heard yet.</p>}
           <ul className="items" data-testid="heard">
-            {heard.slice(0, 50).map((h) => (
-              <li className="item" key={h.key} data-testid="heard-row">
-                <span className={now - Date.parse(h.at) < HEARD_RECENT_MS ? 'badge badge-ok' : 'badge badge-muted'}>{ago(h.at, now)}</span>
-                <span className="grow" title={h.text ?? undefined}>
-                  <strong>{h.name}</strong>{' '}
-                  <a className="muted" href={href(`/sessions/${encodeURIComponent(h.sessionId)}`)}>
-                    in {sessionLabel(titles, h.sessionId)}
-                  </a>
-                </span>
-              </li>
-            ))}
+            {heardRows.slice(0, 50).map((h) => {
+              const speaking = speakingKeys.has(h.key);
+              return (
+                <li className="item" key={h.key} data-testid="heard-row" data-speaking={speaking}>
+                  {speaking ? (
+                    <span className="badge badge-ok" data-testid="heard-speaking">speaking</span>
+                  ) : (
+                    <span className={now - Date.parse(h.at) < HEARD_RECENT_MS ? 'badge badge-ok' : 'badge badge-muted'}>{ago(h.at, now)}</span>
+                  )}
+                  <span className="grow" title={h.text ?? undefined}>
+                    <strong>{h.name}</strong>{' '}
+                    <a className="muted" href={href(`/sessions/${encodeURIComponent(h.sessionId)}`)}>
+                      in {sessionLabel(titles, h.sessionId)}
+                    </a>
+                  </span>
+                  {speaking && h.at && <span className="sub" title={h.at}>heard {ago(h.at, now)}</span>}
+                </li>
+              );
+            })}
           </ul>
-          <p className="note">Speaking is not pushed live: this is each speaker&apos;s latest transcript or message.</p>
+          <p className="note">Speaking comes live from the transcription bots&apos; voice detection; the time is each speaker&apos;s latest transcript or message.</p>
         </Card>
 
         <Card id="flagged" title="Flagged in the last hour" count={flaggedItems.length} tone={flaggedItems.length ? 'warn' : undefined}>

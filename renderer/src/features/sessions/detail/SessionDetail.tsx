@@ -4,6 +4,7 @@ import type { DomainEvent } from '../../../../../common/events.js';
 import type { Sanction, Session } from '../../../../../common/schemas.js';
 import { ProblemText } from '../../../components/ProblemText.js';
 import type { BotView } from '../../../lib/bot.js';
+import { applyBotStatus } from './botStatus.js';
 import { useCortex } from '../../../lib/cortex-context.js';
 import { formatDateTime, formatTime } from '../../../lib/format.js';
 import { useProject } from '../../../lib/project.js';
@@ -150,7 +151,13 @@ export function SessionDetail({ sessionId }: { sessionId: string }) {
         });
         return;
       }
-      if (e.type === 'bot.status.changed' && data.sessionId === sessionId) void queryClient.invalidateQueries({ queryKey: keys.bot });
+      if (e.type === 'bot.status.changed' && data.sessionId === sessionId) {
+        // Who speaks now: patched from the event; the bot's own state changes refetch the view.
+        const view = queryClient.getQueryData<BotView>(keys.bot);
+        const next = view && applyBotStatus(view, e);
+        if (next) queryClient.setQueryData(keys.bot, next);
+        else void queryClient.invalidateQueries({ queryKey: keys.bot });
+      }
     },
     [transcript, hasBot, sessionId, queryClient, keys, participantIds, sanctionsKey],
   );

@@ -43,18 +43,19 @@ export function ParticipantsPanel({ participants, error, sanctions, sanctionsErr
           const last = peer?.lastUtterance?.startedAt ?? lastSpoke.get(p.id) ?? null;
           const active = sanctions?.get(p.id) ?? [];
           const slot = speakerSlot({ participantId: p.id, senderName: null, type: 'user' });
+          // Live: the bot pushes speaking changes (bot.status.changed, at most 4 a second per session).
+          const speaking = Boolean(peer?.speaking && !p.leftAt && bot?.state === 'listening');
           return (
-            <li key={p.id} className={`sx-person sx-speaker-${slot}${p.leftAt ? ' sx-left' : ''}`} data-testid="participant" data-participant-id={p.id}>
-              <span className={`sx-speaking-dot${peer?.speaking ? ' sx-is-speaking' : ''}`} aria-hidden="true" />
+            <li key={p.id} className={`sx-person sx-speaker-${slot}${p.leftAt ? ' sx-left' : ''}`} data-testid="participant" data-participant-id={p.id} data-speaking={speaking}>
+              <span className={`sx-speaking-dot${speaking ? ' sx-is-speaking' : ''}`} data-testid="speaking-dot" aria-hidden="true" />
               <div className="sx-person-main">
                 <span className="sx-person-name">{p.displayName ?? p.externalUserId}</span>
                 <span className="muted sx-small">
-                  {peer?.speaking ? (
-                    <strong className="sx-speaking-text">speaking</strong>
-                  ) : last ? (
+                  {speaking && <><strong className="sx-speaking-text">speaking now</strong>{last && ' · '}</>}
+                  {last ? (
                     <>last spoke <time dateTime={last}>{formatTime(last)}</time></>
                   ) : (
-                    'has not spoken'
+                    !speaking && 'has not spoken'
                   )}
                   {p.leftAt && <> · left <time dateTime={p.leftAt}>{formatTime(p.leftAt)}</time></>}
                 </span>

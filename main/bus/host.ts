@@ -1,9 +1,10 @@
 import type { DomainEvent } from '../../common/events.js';
 import { DiscoveryClient, type TopicInfo } from './discovery/client.js';
 import { startDiscoveryDaemon } from './discovery/daemon.js';
+import { echoTopic, type Echo, type EchoHandlers } from './echo.js';
 import { TopicMonitor, type TopicActivity } from './monitor.js';
 import { Node, type Publisher } from './node.js';
-import { defineMessageType } from './types.js';
+import { BUILTIN_TYPES, defineMessageType, type MessageType } from './types.js';
 
 /** Committed domain events as they travel on `cortex/events`. */
 export interface CortexEventMessage {
@@ -32,6 +33,9 @@ export const CortexEvent = defineMessageType<CortexEventMessage>('CortexEvent', 
 
 export const EVENTS_TOPIC = 'cortex/events';
 
+/** Message types this process can decode by name (built-ins and `CortexEvent`). */
+export const KNOWN_TYPES: Readonly<Record<string, MessageType<unknown>>> = Object.freeze({ ...BUILTIN_TYPES, CortexEvent: CortexEvent as MessageType<unknown> });
+
 export interface TopicView extends TopicActivity {
   name: string;
   address: string;
@@ -47,6 +51,12 @@ export interface BusHost {
   ownsDaemon: boolean;
   node: Node;
   topics(): Promise<TopicView[]>;
+  /** The registered topic `name`, or null (asks the discovery daemon). */
+  lookup(name: string): Promise<TopicInfo | null>;
+  /** Live echo of a registered topic through this process's node (see echo.ts). */
+  echo(info: TopicInfo, handlers: EchoHandlers): Echo;
+  /** Echoes open now. */
+  readonly echoes: number;
   close(): Promise<void>;
 }
 
@@ -83,6 +93,7 @@ export async function startBus(o: {
   });
   const client = new DiscoveryClient({ endpoint: o.endpoint });
   const monitor = new TopicMonitor();
+  const echoes = new Set<Echo>();
 
   return {
     endpoint: o.endpoint,
@@ -100,7 +111,24 @@ export async function startBus(o: {
         ...(activity.get(t.name) ?? { rate: null, lastMessageAt: null }),
       }));
     },
+    lookup: (name) => client.lookup(name),
+    echo(info, handlers) {
+      const inner = echoTopic(node, info, KNOWN_TYPES, handlers);
+      const e: Echo = {
+        ready: inner.ready,
+        close: async () => {
+          echoes.delete(e);
+          await inner.close();
+        },
+      };
+      echoes.add(e);
+      return e;
+    },
+    get echoes() {
+      return echoes.size;
+    },
     async close() {
+      await Promise.all([...echoes].map((e) => e.close()));
       unsubscribe();
       monitor.close();
       client.close();

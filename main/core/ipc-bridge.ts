@@ -187,8 +187,10 @@ function hasDotSegment(path: string): boolean {
     });
 }
 
+/** SSE routes: the event streams and a topic's live echo (`/api/topics/{topic}/echo`). */
 function isStreamPath(path: string): boolean {
-  return /\/stream\/?$/.test(pathname(path));
+  const p = pathname(path);
+  return /\/stream\/?$/.test(p) || /^\/api\/topics\/[^/]+\/echo\/?$/.test(p);
 }
 
 /** Validates an untrusted `EventFilter` and copies its known fields. */

@@ -68,6 +68,7 @@ describe('ipc bridge: requests', () => {
       { method: 'GET', path: '/api/health#frag' },
       { method: 'GET', path: '/api/events/stream' },
       { method: 'GET', path: `/api/projects/default/events/stream?types=session.*` },
+      { method: 'GET', path: '/api/topics/cortex%2Fevents/echo' },
       { method: 'GET', path: '/api/health', body: { a: 1 } },
       { method: 'POST', path: '/api/sessions', body: { n: 10n } },
       { method: 'POST', path: '/api/sessions', body: () => 1 },

@@ -4,6 +4,7 @@ import { ProblemText } from '../../components/ProblemText.js';
 import { useCortex } from '../../lib/cortex-context.js';
 import { formatTime } from '../../lib/format.js';
 import { Card, CopyButton } from '../overview/ui.js';
+import { TopicEcho } from './TopicEcho.js';
 
 interface Topic {
   name: string;
@@ -26,13 +27,19 @@ const topicsKey = ['topics'] as const;
 /** Shell-safe single quoting for a topic name in a copied command. */
 const quote = (s: string): string => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-/** `#/topics`: the ZeroMQ data plane's topics with their message rates. */
+/** `#/topics`: the ZeroMQ data plane's topics with their message rates, and one topic's live echo. */
 export function TopicsView() {
-  const { client } = useCortex();
+  const { client, transport } = useCortex();
   const topics = useQuery({ queryKey: topicsKey, queryFn: () => client.request<TopicList>('GET', '/api/topics'), staleTime: Infinity });
   const [selected, setSelected] = useState<string | null>(null);
+  /** The topic being echoed live (one at a time). */
+  const [echoing, setEchoing] = useState<string | null>(null);
   const data = topics.data;
   const current = data?.items.find((t) => t.name === selected) ?? null;
+  const toggleEcho = (name: string) => {
+    setSelected(name);
+    setEchoing((e) => (e === name ? null : name));
+  };
 
   return (
     <div className="admin-view topics" data-testid="topics" data-state={topics.isPending ? 'loading' : topics.error ? 'error' : data?.enabled ? 'on' : 'off'}>
@@ -70,6 +77,7 @@ export function TopicsView() {
                   <th scope="col">Publisher</th>
                   <th scope="col" className="num">Rate (msg/s)</th>
                   <th scope="col">Last message</th>
+                  <th scope="col"><span className="visually-hidden">Live echo</span></th>
                 </tr>
               </thead>
               <tbody>
@@ -84,6 +92,18 @@ export function TopicsView() {
                     <td className="mono">{t.publisherNode}</td>
                     <td className="num">{t.rate === null ? <span className="muted">measuring</span> : t.rate.toFixed(1)}</td>
                     <td>{t.lastMessageAt ? formatTime(t.lastMessageAt) : <span className="muted">none yet</span>}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => toggleEcho(t.name)}
+                        aria-pressed={t.name === echoing}
+                        aria-label={`${t.name === echoing ? 'Stop echo of' : 'Echo'} ${t.name}`}
+                        data-testid="echo-toggle"
+                      >
+                        {t.name === echoing ? 'Stop echo' : 'Echo'}
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -91,10 +111,18 @@ export function TopicsView() {
           )}
         </Card>
       )}
-      <Card id="echo" title={current ? `Echo ${current.name}` : 'Echo a topic'}>
+      <Card id="echo" title={echoing ? `Echo ${echoing}` : current ? `Echo ${current.name}` : 'Echo a topic'}>
+        {data?.enabled && echoing ? (
+          <TopicEcho key={echoing} topic={echoing} />
+        ) : data?.enabled && transport === 'http' ? (
+          <p>Press <strong>Echo</strong> on a topic to watch its messages live here (at most 20 per second; byte and audio arrays are shown as their size and first bytes).</p>
+        ) : data?.enabled ? (
+          <p className="note" data-testid="echo-unavailable">
+            Live echo needs the web console or <span className="mono">cortex topic echo</span>.
+          </p>
+        ) : null}
         <p>
-          The console cannot show a topic&apos;s messages live: the API streams domain events, not data-plane messages. Watch a topic from a shell on a
-          machine that reaches the data plane:
+          From a shell on a machine that reaches the data plane:
         </p>
         <div className="snippet-row">
           <pre className="snippet" data-testid="echo-command">{`cortex topic echo ${current ? quote(current.name) : '<topic>'}${data?.endpoint ? ` --endpoint ${data.endpoint}` : ''}`}</pre>

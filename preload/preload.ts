@@ -7,7 +7,18 @@
 import { contextBridge, ipcRenderer } from 'electron';
 import type { EventFilter } from '../common/client.js';
 import type { DomainEvent } from '../common/events.js';
-import { IPC, type IpcBinaryRequest, type IpcBinaryResponse, type IpcRequest, type IpcResponse } from '../common/ipc.js';
+import {
+  IPC,
+  IPC_ECHO,
+  type EchoEvent,
+  type IpcBinaryRequest,
+  type IpcBinaryResponse,
+  type IpcEchoFrame,
+  type IpcEchoRequest,
+  type IpcEchoStart,
+  type IpcRequest,
+  type IpcResponse,
+} from '../common/ipc.js';
 import type { CortexBridge } from '../renderer/src/lib/cortex-bridge.js';
 
 type SubscriptionId = number;
@@ -118,5 +129,109 @@ function settle(): void {
   if (pending === 0) early.clear();
 }
 
-const api = { request, requestBinary, subscribe } satisfies CortexBridge;
+type EchoId = number;
+type OnEcho = (event: EchoEvent) => void;
+
+/** Topic echoes of this page, by the id main assigned; the same early/retired handling as subscriptions. */
+const echoListeners = new Map<EchoId, OnEcho>();
+const earlyFrames = new Map<EchoId, IpcEchoFrame[]>();
+/** At most 20 frames/s arrive per echo: a second's worth and then some. */
+const MAX_EARLY_FRAMES = 100;
+let pendingEchoes = 0;
+const retiredEchoes = new Set<EchoId>();
+
+function retireEcho(id: EchoId): void {
+  retiredEchoes.add(id);
+  if (retiredEchoes.size > MAX_RETIRED) retiredEchoes.delete(retiredEchoes.values().next().value as EchoId);
+}
+
+/** Copies a frame from main into plain data of the known shape, or null. */
+function copyFrame(frame: unknown): IpcEchoFrame | null {
+  if (typeof frame !== 'object' || frame === null) return null;
+  const { event, data } = frame as { event?: unknown; data?: unknown };
+  if ((event !== 'message' && event !== 'invalid') || typeof data !== 'object' || data === null) return null;
+  return { event, data } as IpcEchoFrame;
+}
+
+ipcRenderer.on(IPC_ECHO.frame, (_event, message: unknown) => {
+  if (typeof message !== 'object' || message === null) return;
+  const { echoId, frame: raw } = message as { echoId?: unknown; frame?: unknown };
+  const frame = copyFrame(raw);
+  if (typeof echoId !== 'number' || !frame) return;
+  const listener = echoListeners.get(echoId);
+  if (listener) {
+    deliverEcho(listener, frame);
+    return;
+  }
+  if (pendingEchoes === 0 || retiredEchoes.has(echoId)) return;
+  const queue = earlyFrames.get(echoId) ?? [];
+  if (queue.length < MAX_EARLY_FRAMES) queue.push(frame);
+  earlyFrames.set(echoId, queue);
+});
+
+function deliverEcho(listener: OnEcho, event: EchoEvent): void {
+  try {
+    listener(event);
+  } catch (err) {
+    console.error('cortex: echo listener threw', err);
+  }
+}
+
+/**
+ * A topic's live echo: `onEvent` gets `ready` (or `failed` with the problem), then the
+ * frames. Returns the stop function synchronously; the id is adopted when main answers.
+ */
+function echoTopic(topic: string, onEvent: OnEcho): () => void {
+  if (typeof onEvent !== 'function') throw new TypeError('cortex.echoTopic: onEvent must be a function');
+  let id: EchoId | undefined;
+  let cancelled = false;
+
+  pendingEchoes++;
+  // Only the topic name crosses; main validates it again.
+  const message: IpcEchoRequest = { topic: String(topic) };
+  ipcRenderer.invoke(IPC_ECHO.start, message).then(
+    (start: IpcEchoStart) => {
+      if (start.id === null) {
+        settleEcho();
+        if (!cancelled) deliverEcho(onEvent, { event: 'failed', data: start.problem });
+        return;
+      }
+      const buffered = earlyFrames.get(start.id) ?? [];
+      earlyFrames.delete(start.id);
+      settleEcho();
+      if (cancelled) {
+        retireEcho(start.id);
+        ipcRenderer.send(IPC_ECHO.stop, start.id);
+        return;
+      }
+      id = start.id;
+      echoListeners.set(start.id, onEvent);
+      deliverEcho(onEvent, { event: 'ready', data: start.ready });
+      for (const frame of buffered) deliverEcho(onEvent, frame);
+    },
+    (err: unknown) => {
+      settleEcho();
+      console.error('cortex: echo failed', err);
+      if (!cancelled) {
+        deliverEcho(onEvent, { event: 'failed', data: { type: 'about:blank', title: 'The echo could not be started', status: 500, code: 'ipc_error' } });
+      }
+    },
+  );
+
+  return () => {
+    if (cancelled) return;
+    cancelled = true;
+    if (id === undefined) return; // stopped as soon as the id arrives
+    echoListeners.delete(id);
+    retireEcho(id);
+    ipcRenderer.send(IPC_ECHO.stop, id);
+  };
+}
+
+function settleEcho(): void {
+  pendingEchoes--;
+  if (pendingEchoes === 0) earlyFrames.clear();
+}
+
+const api = { request, requestBinary, subscribe, echoTopic } satisfies CortexBridge;
 contextBridge.exposeInMainWorld('cortex', api);

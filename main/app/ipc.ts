@@ -11,9 +11,9 @@
  * Only structural Electron types are used here so the module can be unit-tested with fakes;
  * the real `ipcMain` and `WebContents` satisfy them.
  */
-import { IPC } from '../../common/ipc.js';
+import { IPC, IPC_ECHO, type IpcEchoMessage, type IpcEchoStart } from '../../common/ipc.js';
 import type { DomainEvent } from '../../common/events.js';
-import type { IpcBridge, SubscriptionId } from '../core/ipc-bridge.js';
+import type { EchoId, IpcBridge, SubscriptionId } from '../core/ipc-bridge.js';
 
 export interface FrameLike {
   readonly url: string;
@@ -57,7 +57,7 @@ export interface IpcRegistrationOptions {
 }
 
 export interface IpcRegistration {
-  /** Drops every subscription owned by `sender` (window closed, reloaded, crashed). */
+  /** Drops every subscription and topic echo owned by `sender` (window closed, reloaded, crashed). */
   release(sender: WebContentsLike): void;
   /** Removes the handlers and drops all subscriptions made through them. */
   dispose(): void;
@@ -103,6 +103,10 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
   const log = options.log ?? ((m: string) => console.warn(m));
   const platform = options.platform ?? process.platform;
   const owned = new Map<WebContentsLike, Set<SubscriptionId>>();
+  const ownedEchoes = new Map<WebContentsLike, Set<EchoId>>();
+  /** Bumped by `release`: an echo that finishes starting after its page went away is closed at once. */
+  const epochs = new WeakMap<WebContentsLike, number>();
+  let disposed = false;
 
   function check(event: IpcEventLike, channel: string): boolean {
     if (isTrustedSender(event, options.trusted(), platform)) return true;
@@ -144,19 +148,55 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
     bridge.unsubscribe(id);
   };
 
+  const onEchoStart: Listener = async (event, req): Promise<IpcEchoStart> => {
+    if (!check(event, IPC_ECHO.start)) throw new Error('IPC echo refused');
+    const sender = event.sender;
+    const epoch = epochs.get(sender) ?? 0;
+    const result = await bridge.echo(req, (echoId, frame) => {
+      // Throwing makes the bridge close this echo.
+      if (sender.isDestroyed()) throw new Error('renderer is gone');
+      const message: IpcEchoMessage = { echoId, frame };
+      sender.send(IPC_ECHO.frame, message);
+    });
+    if (result.id === null) return result;
+    if (disposed || sender.isDestroyed() || (epochs.get(sender) ?? 0) !== epoch) {
+      // The page went away (or the handlers were removed) while the echo was starting.
+      bridge.stopEcho(result.id);
+      throw new Error('IPC echo refused');
+    }
+    let ids = ownedEchoes.get(sender);
+    if (!ids) ownedEchoes.set(sender, (ids = new Set()));
+    ids.add(result.id);
+    return result;
+  };
+
+  const onEchoStop: Listener = (event, id) => {
+    if (!check(event, IPC_ECHO.stop)) return;
+    if (typeof id !== 'number') return;
+    // A renderer may only stop its own echoes.
+    const ids = ownedEchoes.get(event.sender);
+    if (!ids?.delete(id)) return;
+    bridge.stopEcho(id);
+  };
+
   ipcMain.handle(IPC.request, onRequest);
   ipcMain.handle(IPC.requestBinary, onRequestBinary);
   ipcMain.handle(IPC.subscribe, onSubscribe);
   ipcMain.on(IPC.unsubscribe, onUnsubscribe);
+  ipcMain.handle(IPC_ECHO.start, onEchoStart);
+  ipcMain.on(IPC_ECHO.stop, onEchoStop);
 
   function release(sender: WebContentsLike): void {
+    epochs.set(sender, (epochs.get(sender) ?? 0) + 1);
+    const echoIds = ownedEchoes.get(sender);
+    ownedEchoes.delete(sender);
+    for (const id of echoIds ?? []) bridge.stopEcho(id);
     const ids = owned.get(sender);
     if (!ids) return;
     owned.delete(sender);
     for (const id of ids) bridge.unsubscribe(id);
   }
 
-  let disposed = false;
   function dispose(): void {
     if (disposed) return;
     disposed = true;
@@ -164,7 +204,9 @@ export function registerIpc(options: IpcRegistrationOptions): IpcRegistration {
     ipcMain.removeHandler(IPC.requestBinary);
     ipcMain.removeHandler(IPC.subscribe);
     ipcMain.removeListener(IPC.unsubscribe, onUnsubscribe);
-    for (const sender of [...owned.keys()]) release(sender);
+    ipcMain.removeHandler(IPC_ECHO.start);
+    ipcMain.removeListener(IPC_ECHO.stop, onEchoStop);
+    for (const sender of new Set([...owned.keys(), ...ownedEchoes.keys()])) release(sender);
   }
 
   return { release, dispose };

@@ -125,6 +125,7 @@ async function start(): Promise<void> {
     subscribeEvents: (listener) => core.events.subscribe(listener),
     consoleKey: core.consoleKey,
     tenantId: core.tenantId,
+    bus: core.bus,
     onError: (err, context) => warn(`cortex ipc: ${context}: ${(err as Error)?.message ?? String(err)}`),
   });
   const indexUrl = indexUrlOf(paths.index);

@@ -11,11 +11,17 @@
  *
  * Subscriptions are live (in-process dispatch, no SSE involved); `filter.since` is honoured
  * by first replaying the log through `GET /api/events?since=`, like an SSE resume.
+ *
+ * A topic's live echo (`echo`/`stopEcho`) is the IPC twin of `GET /api/topics/{topic}/echo`:
+ * the same lookup, decoding and rate cap (core/topic-echo.ts), through the bus host given as
+ * `deps.bus`.
  */
 import type { EventFilter, HttpMethod } from '../../common/client.js';
 import { isValidTypePattern, typeMatcher, type DomainEvent } from '../../common/events.js';
-import type { IpcBinaryResponse, IpcRequest, IpcResponse } from '../../common/ipc.js';
+import type { IpcBinaryResponse, IpcEchoFrame, IpcEchoStart, IpcRequest, IpcResponse } from '../../common/ipc.js';
 import type { Problem, ProblemField } from '../../common/problem.js';
+import { PROBLEMS, ProblemError, problemType } from './errors.js';
+import { findEchoTopic, openCappedEcho, type CappedEcho, type EchoHost } from './topic-echo.js';
 
 /** The subset of light-my-request options the bridge uses (compatible with `app.inject`). */
 export interface BridgeInjectRequest {
@@ -45,11 +51,14 @@ export interface IpcBridgeDeps {
   tenantId?: string;
   /** A request taking longer than this answers 504 (the inject itself is not cancelled). */
   requestTimeoutMs?: number;
+  /** The ZeroMQ data plane's host (`cortex.bus`) for topic echoes; absent or null: echo answers 409 as the HTTP route does. */
+  bus?: EchoHost | null;
   /** Reports failures the caller never sees: a throwing `send`, an inject that threw, a failed `since` replay. */
   onError?: (err: unknown, context: string) => void;
 }
 
 export type SubscriptionId = number;
+export type EchoId = number;
 
 export interface IpcBridge {
   /** Never throws: invalid requests answer a 400 problem, internal failures a 500. */
@@ -69,7 +78,19 @@ export interface IpcBridge {
   unsubscribe(id: SubscriptionId): boolean;
   /** Number of live subscriptions (diagnostics, tests). */
   readonly size: number;
-  /** Drops every subscription and the upstream listener. */
+  /**
+   * A topic's live echo: `{topic}` is looked up on the bus host, then each message (at most
+   * `maxRate` per second, `dropped` counting the rest) goes to `send` with the echo's id.
+   * Resolves once the subscription is connected. Never throws: a malformed request, a data
+   * plane that is off or an unknown topic answer `{id: null, problem}` (400, 409, 404, 503).
+   * If `send` throws, the echo is closed.
+   */
+  echo(req: unknown, send: (id: EchoId, frame: IpcEchoFrame) => void): Promise<IpcEchoStart>;
+  /** Idempotent; unknown ids are ignored. Returns whether an echo was closed. */
+  stopEcho(id: EchoId): boolean;
+  /** Number of open echoes (diagnostics, tests). */
+  readonly echoes: number;
+  /** Drops every subscription, the upstream listener and every echo. */
   closeAll(): void;
 }
 
@@ -193,6 +214,20 @@ function isStreamPath(path: string): boolean {
   return /\/stream\/?$/.test(p) || /^\/api\/topics\/[^/]+\/echo\/?$/.test(p);
 }
 
+const MAX_TOPIC_LENGTH = 1000;
+
+/** Validates an untrusted `IpcEchoRequest`; returns the topic name or the field errors. */
+export function validateEchoRequest(req: unknown): string | ProblemField[] {
+  if (!isPlainObject(req)) return [{ field: 'request', message: 'must be an object {topic}' }];
+  const extra = Object.keys(req).filter((k) => k !== 'topic');
+  if (extra.length > 0) return [{ field: 'request', message: `unknown field(s): ${extra.join(', ')}` }];
+  const { topic } = req;
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
+    return [{ field: 'topic', message: `must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters` }];
+  }
+  return topic;
+}
+
 /** Validates an untrusted `EventFilter` and copies its known fields. */
 export function validateEventFilter(filter: unknown): EventFilter {
   if (filter === undefined || filter === null) return {};
@@ -253,6 +288,8 @@ export function createIpcBridge(deps: IpcBridgeDeps): IpcBridge {
   const onError = deps.onError ?? (() => undefined);
   const subscriptions = new Map<SubscriptionId, Subscription>();
   let nextId = 1;
+  const echoes = new Map<EchoId, CappedEcho>();
+  let nextEchoId = 1;
   let upstream: (() => void) | undefined;
 
   function wants(sub: Subscription, event: DomainEvent): boolean {
@@ -413,9 +450,52 @@ export function createIpcBridge(deps: IpcBridgeDeps): IpcBridge {
     return removed;
   }
 
+  async function echo(raw: unknown, send: (id: EchoId, frame: IpcEchoFrame) => void): Promise<IpcEchoStart> {
+    if (typeof send !== 'function') throw new TypeError('send must be a function');
+    const topic = validateEchoRequest(raw);
+    if (Array.isArray(topic)) {
+      const p = problem(400, 'validation', 'Invalid IPC request', topic.map((e) => `${e.field} ${e.message}`).join('; '), topic);
+      return { id: null, problem: p.body as Problem };
+    }
+    let found;
+    try {
+      found = await findEchoTopic(deps.bus ?? null, topic);
+    } catch (err) {
+      if (!(err instanceof ProblemError)) {
+        onError(err, `echo ${topic}: lookup failed`);
+        return { id: null, problem: problem(500, 'internal', 'Internal error', 'the echo could not be started').body as Problem };
+      }
+      const body: Problem = { type: problemType(err.code), title: PROBLEMS[err.code].title, status: err.status, code: err.code, detail: err.message };
+      if (err.field) body.errors = [{ field: err.field, message: err.message }];
+      return { id: null, problem: body };
+    }
+    const id = nextEchoId++;
+    const capped = openCappedEcho(found.host, found.info, (frame) => {
+      try {
+        send(id, frame);
+      } catch (err) {
+        // A dead window must not keep a ZeroMQ subscription open.
+        stopEcho(id);
+        onError(err, `echo ${id} send failed; closed`);
+      }
+    });
+    echoes.set(id, capped);
+    await capped.connected;
+    return { id, ready: capped.ready };
+  }
+
+  function stopEcho(id: EchoId): boolean {
+    const capped = echoes.get(id);
+    if (!capped) return false;
+    echoes.delete(id);
+    capped.close().catch((err: unknown) => onError(err, `echo ${id} close failed`));
+    return true;
+  }
+
   function closeAll(): void {
     subscriptions.clear();
     stopUpstream();
+    for (const id of [...echoes.keys()]) stopEcho(id);
   }
 
   return {
@@ -425,6 +505,11 @@ export function createIpcBridge(deps: IpcBridgeDeps): IpcBridge {
     unsubscribe,
     get size() {
       return subscriptions.size;
+    },
+    echo,
+    stopEcho,
+    get echoes() {
+      return echoes.size;
     },
     closeAll,
   };

@@ -12,29 +12,40 @@ import type { Problem } from '../../common/problem.js';
 import { EvidenceStore } from '../../main/bot/evidence.js';
 import { encodeWav } from '../../main/bot/rooms/wav.js';
 import { startCortex, type Cortex } from '../../main/core/cortex.js';
+import type { IpcEchoFrame } from '../../common/ipc.js';
+import { Node } from '../../main/bus/node.js';
+import { IntType, StringType } from '../../main/bus/types.js';
 import { createIpcBridge, type IpcBridge } from '../../main/core/ipc-bridge.js';
 
 let dataDir: string;
 let cortex: Cortex;
 let bridge: IpcBridge;
 const bridgeErrors: string[] = [];
+// Short paths: ipc:// socket paths are limited to ~103 bytes.
+const busDir = mkdtempSync('/tmp/cxi-');
+let node: Node;
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cortex-ipc-'));
-  cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent' });
+  // The data plane on a private discovery endpoint, as in test/bus/echo-api.test.ts.
+  cortex = await startCortex({ dataDir, port: 0, logLevel: 'silent', busEndpoint: `ipc://${busDir}/d.sock`, busRuntimeDir: join(busDir, 't') });
   bridge = createIpcBridge({
     inject: (req) => cortex.app.inject(req),
     subscribeEvents: (listener) => cortex.events.subscribe(listener),
     consoleKey: cortex.consoleKey,
     tenantId: cortex.tenantId,
+    bus: cortex.bus,
     onError: (err, context) => bridgeErrors.push(`${context}: ${(err as Error).message}`),
   });
+  node = new Node({ name: 'test-ipc-echo-pub', discoveryEndpoint: `ipc://${busDir}/d.sock`, runtimeDir: join(busDir, 'p') });
 });
 
 after(async () => {
   bridge?.closeAll();
+  await node?.close();
   await cortex?.close();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(busDir, { recursive: true, force: true });
 });
 
 const sessionsPath = () => `/api/projects/${cortex.projectId}/sessions`;
@@ -222,5 +233,106 @@ describe('ipc bridge: subscriptions', () => {
 
   test('no bridge errors were reported', () => {
     assert.deepEqual(bridgeErrors, []);
+  });
+});
+
+describe('ipc bridge: topic echo (real bus host)', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('published messages arrive decoded through the echo, with the ready answer the SSE stream sends', async () => {
+    const pub = await node.publisher('ipc/text', StringType, { queueSize: 10 });
+    const base = cortex.bus!.echoes;
+    const frames: { id: number; frame: IpcEchoFrame }[] = [];
+    const start = await bridge.echo({ topic: 'ipc/text' }, (id, frame) => frames.push({ id, frame }));
+    try {
+      assert.ok(start.id !== null, JSON.stringify(start));
+      assert.deepEqual(start.ready, { topic: 'ipc/text', messageType: 'String', maxRate: 20 });
+      assert.equal(bridge.echoes, 1);
+      assert.equal(cortex.bus!.echoes, base + 1);
+      await sleep(150); // PUB/SUB: let the subscription reach the publisher
+      pub.publish({ data: 'hello over IPC' });
+      await until(() => frames.length > 0, 'the echoed message');
+      const { id, frame } = frames[0]!;
+      assert.equal(id, start.id);
+      assert.equal(frame.event, 'message');
+      assert.equal(frame.event === 'message' && (frame.data.value as { data: string }).data, 'hello over IPC');
+      assert.equal(frame.data.dropped, 0);
+      // Plain data only: it crosses IPC by structured clone.
+      assert.deepEqual(structuredClone(frame), frame);
+    } finally {
+      if (start.id !== null) assert.equal(bridge.stopEcho(start.id), true);
+      await pub.close();
+    }
+    assert.equal(bridge.echoes, 0);
+    await until(() => cortex.bus!.echoes === base, 'the host echo to close');
+    assert.equal(bridge.stopEcho(start.id ?? 0), false, 'stopEcho is idempotent');
+  });
+
+  test('the same 20/s cap with drop counts as the HTTP stream', async () => {
+    const pub = await node.publisher('ipc/fast', IntType, { queueSize: 1000 });
+    const frames: IpcEchoFrame[] = [];
+    const start = await bridge.echo({ topic: 'ipc/fast' }, (_id, frame) => frames.push(frame));
+    try {
+      assert.ok(start.id !== null);
+      await sleep(150);
+      for (let i = 0; i < 100; i++) pub.publish({ data: i });
+      await sleep(1200);
+      pub.publish({ data: 100 });
+      await until(() => frames.length >= 21, 'the message after the burst');
+      await sleep(200);
+      assert.equal(frames.length, 21);
+      assert.equal(frames.reduce((n, f) => n + f.data.dropped, 0) + frames.length, 101, 'every message is sent or counted as dropped');
+      assert.equal(frames[20]!.data.dropped, 80);
+    } finally {
+      if (start.id !== null) bridge.stopEcho(start.id);
+      await pub.close();
+    }
+  });
+
+  test('closeAll frees the host echoes; a throwing send closes its echo', async () => {
+    const pub = await node.publisher('ipc/close', StringType, { queueSize: 10 });
+    const base = cortex.bus!.echoes;
+    const errors = bridgeErrors.length;
+    try {
+      const a = await bridge.echo({ topic: 'ipc/close' }, () => undefined);
+      const b = await bridge.echo({ topic: 'ipc/close' }, () => {
+        throw new Error('window gone');
+      });
+      assert.ok(a.id !== null && b.id !== null);
+      assert.equal(cortex.bus!.echoes, base + 2);
+      await sleep(150);
+      pub.publish({ data: 'x' });
+      await until(() => bridge.echoes === 1, 'the echo whose send threw to close');
+      assert.match(bridgeErrors.splice(errors).join('\n'), /echo \d+ send failed; closed/);
+      bridge.closeAll();
+      assert.equal(bridge.echoes, 0);
+      await until(() => cortex.bus!.echoes === base, 'the host echoes to close');
+    } finally {
+      await pub.close();
+    }
+  });
+
+  test('an unknown topic or a malformed request answers a problem, never a throw', async () => {
+    const missing = await bridge.echo({ topic: 'no/such/topic' }, () => undefined);
+    assert.equal(missing.id, null);
+    assert.ok(missing.id === null);
+    assert.equal(missing.problem.status, 404);
+    assert.equal(missing.problem.code, 'not_found');
+    assert.match(missing.problem.detail ?? '', /No topic "no\/such\/topic" is registered/);
+    for (const bad of [null, 'ipc/text', { topic: '' }, { topic: 5 }, { topic: 'a', extra: 1 }, { topic: 'x'.repeat(1001) }]) {
+      const r = await bridge.echo(bad, () => undefined);
+      assert.ok(r.id === null, JSON.stringify(bad));
+      assert.equal(r.problem.status, 400);
+      assert.equal(r.problem.code, 'validation');
+    }
+    assert.equal(bridge.echoes, 0);
+  });
+
+  test('without a bus host the echo answers 409, as the HTTP route does', async () => {
+    const off = createIpcBridge({ inject: (req) => cortex.app.inject(req), subscribeEvents: () => () => undefined, consoleKey: cortex.consoleKey });
+    const r = await off.echo({ topic: 'ipc/text' }, () => undefined);
+    assert.ok(r.id === null);
+    assert.equal(r.problem.status, 409);
+    assert.match(r.problem.detail ?? '', /data plane is off/);
   });
 });

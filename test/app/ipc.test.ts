@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DomainEvent } from '../../common/events.js';
-import { IPC, type IpcBinaryResponse, type IpcResponse } from '../../common/ipc.js';
+import { IPC, IPC_ECHO, type IpcBinaryResponse, type IpcEchoStart, type IpcResponse } from '../../common/ipc.js';
+import type { EchoHandlers } from '../../main/bus/echo.js';
+import type { EchoHost } from '../../main/core/topic-echo.js';
 import { isTrustedSender, registerIpc, type FrameLike, type IpcEventLike, type IpcMainLike, type WebContentsLike } from '../../main/app/ipc.js';
 import { createIpcBridge, type BridgeInjectRequest, type IpcBridgeDeps } from '../../main/core/ipc-bridge.js';
 
@@ -325,5 +327,89 @@ describe('bridge with a fake inject', () => {
     events.emit('session.created', { projectId: 'other' });
     assert.deepEqual(all, [1, 3]);
     assert.deepEqual(proj, [3]);
+  });
+});
+
+/** A bus host whose one topic `t/echo` is fed by hand. */
+function fakeBus() {
+  const open = new Set<EchoHandlers>();
+  const bus: EchoHost = {
+    endpoint: 'ipc:///fake',
+    lookup: async (name) => (name === 't/echo' ? { name, address: 'ipc:///fake/t', messageType: 'String', fingerprint: 1n, publisherNode: 'n' } : null),
+    echo: (_info, handlers) => {
+      open.add(handlers);
+      return { ready: Promise.resolve(), close: async () => void open.delete(handlers) };
+    },
+  };
+  return { bus, open, publish: (data: string) => open.forEach((h) => h.onMessage({ seq: '0', timestamp: new Date(0).toISOString(), value: { data } })) };
+}
+
+describe('registerIpc: topic echo', () => {
+  test('echo start → frames on IPC_ECHO.frame with the id; stop ends them', async () => {
+    const fb = fakeBus();
+    const { ipcMain, good, win, bridge } = setup({ bus: fb.bus });
+    const start = (await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' })) as IpcEchoStart;
+    assert.ok(start.id !== null);
+    assert.deepEqual(start.ready, { topic: 't/echo', messageType: 'String', maxRate: 20 });
+    fb.publish('hi');
+    assert.deepEqual(win.sent, [
+      { channel: IPC_ECHO.frame, args: [{ echoId: start.id, frame: { event: 'message', data: { seq: '0', timestamp: new Date(0).toISOString(), value: { data: 'hi' }, dropped: 0 } } }] },
+    ]);
+    ipcMain.emit(IPC_ECHO.stop, good, start.id);
+    assert.equal(bridge.echoes, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fb.open.size, 0);
+    const missing = (await ipcMain.invoke(IPC_ECHO.start, good, { topic: 'nope' })) as IpcEchoStart;
+    assert.ok(missing.id === null && missing.problem.status === 404);
+  });
+
+  test('refuses untrusted senders on the echo channels; a sender cannot stop echoes it does not own', async () => {
+    const fb = fakeBus();
+    const { ipcMain, good, win, bridge, logs, setTrusted } = setup({ bus: fb.bus });
+    const bad: IpcEventLike = { sender: win, senderFrame: frame('https://evil.example/') };
+    await assert.rejects(ipcMain.invoke(IPC_ECHO.start, bad, { topic: 't/echo' }), /refused/);
+    await assert.rejects(ipcMain.invoke(IPC_ECHO.start, { sender: win, senderFrame: null }, { topic: 't/echo' }), /refused/);
+    await assert.rejects(ipcMain.invoke(IPC_ECHO.start, { sender: new FakeContents(), senderFrame: frame(INDEX_URL) }, { topic: 't/echo' }), /refused/);
+    assert.equal(bridge.echoes, 0);
+    assert.equal(fb.open.size, 0);
+    assert.equal(logs.length, 3);
+
+    const start = (await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' })) as IpcEchoStart;
+    ipcMain.emit(IPC_ECHO.stop, bad, start.id);
+    assert.equal(bridge.echoes, 1, 'an untrusted stop is ignored');
+    const otherWin = new FakeContents();
+    setTrusted({ webContents: otherWin, indexUrl: INDEX_URL });
+    ipcMain.emit(IPC_ECHO.stop, { sender: otherWin, senderFrame: frame(INDEX_URL) }, start.id);
+    assert.equal(bridge.echoes, 1, 'another window cannot stop it');
+  });
+
+  test('release, a destroyed window and dispose close echoes; an echo started as the page goes away is closed', async () => {
+    const fb = fakeBus();
+    const { ipcMain, good, win, bridge, reg } = setup({ bus: fb.bus });
+    await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' });
+    await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' });
+    assert.equal(bridge.echoes, 2);
+    reg.release(win);
+    assert.equal(bridge.echoes, 0);
+
+    // released while the lookup is in flight
+    const pending = ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' });
+    reg.release(win);
+    await assert.rejects(pending, /refused/);
+    assert.equal(bridge.echoes, 0);
+
+    await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' });
+    win.destroyed = true;
+    fb.publish('x'); // send fails → the bridge closes it
+    assert.equal(bridge.echoes, 0);
+    win.destroyed = false;
+
+    await ipcMain.invoke(IPC_ECHO.start, good, { topic: 't/echo' });
+    reg.dispose();
+    assert.equal(bridge.echoes, 0);
+    assert.equal(ipcMain.handlers.size, 0);
+    assert.equal(ipcMain.listeners.size, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(fb.open.size, 0);
   });
 });

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DomainEvent } from '../../common/events.js';
-import { IPC } from '../../common/ipc.js';
+import { IPC, IPC_ECHO, type EchoEvent } from '../../common/ipc.js';
 import type { CortexBridge } from '../../renderer/src/lib/cortex-bridge.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -89,10 +89,10 @@ describe('preload', () => {
     assert.deepEqual([...new Set(requires)], ['electron']);
   });
 
-  test('exposes exactly window.cortex = {request, requestBinary, subscribe}, no ipcRenderer', () => {
+  test('exposes exactly window.cortex = {request, requestBinary, subscribe, echoTopic}, no ipcRenderer', () => {
     load();
     assert.deepEqual(Object.keys(exposed), ['cortex']);
-    assert.deepEqual(Object.keys(api).sort(), ['request', 'requestBinary', 'subscribe']);
+    assert.deepEqual(Object.keys(api).sort(), ['echoTopic', 'request', 'requestBinary', 'subscribe']);
     assert.ok(Object.values(api).every((v) => typeof v === 'function'));
   });
 
@@ -203,5 +203,47 @@ describe('preload', () => {
     } finally {
       console.error = origError;
     }
+  });
+
+  test('echoTopic sends only the topic, reports ready then frames (early ones buffered), and stops by id', async () => {
+    load();
+    const seen: EchoEvent[] = [];
+    const stop = api.echoTopic({ toString: () => 't/x', evil: 1 } as never, (e) => seen.push(e));
+    assert.equal(typeof stop, 'function');
+    const call = ipcRenderer.invokes[0];
+    assert.equal(call?.channel, IPC_ECHO.start);
+    assert.deepEqual(call?.arg, { topic: 't/x' });
+    const frame = (n: number) => ({ event: 'message', data: { seq: String(n), timestamp: 't', value: n, dropped: 0 } });
+    // a frame that beats the reply, one for another id, and junk
+    ipcRenderer.emit(IPC_ECHO.frame, {}, { echoId: 4, frame: { ...frame(1), extra: 'dropped' } });
+    ipcRenderer.emit(IPC_ECHO.frame, {}, { echoId: 4, frame: { event: 'bogus', data: {} } });
+    ipcRenderer.emit(IPC_ECHO.frame, {}, null);
+    call?.resolve({ id: 4, ready: { topic: 't/x', messageType: 'String', maxRate: 20 } });
+    await tick();
+    ipcRenderer.emit(IPC_ECHO.frame, {}, { echoId: 4, frame: frame(2) });
+    ipcRenderer.emit(IPC_ECHO.frame, {}, { echoId: 9, frame: frame(3) });
+    assert.deepEqual(seen, [{ event: 'ready', data: { topic: 't/x', messageType: 'String', maxRate: 20 } }, frame(1), frame(2)]);
+    stop();
+    stop(); // idempotent
+    assert.deepEqual(ipcRenderer.sends, [{ channel: IPC_ECHO.stop, args: [4] }]);
+    ipcRenderer.emit(IPC_ECHO.frame, {}, { echoId: 4, frame: frame(5) });
+    assert.equal(seen.length, 3);
+  });
+
+  test('echoTopic: a problem answer arrives as failed; stopping before the id arrives stops it then', async () => {
+    load();
+    const seen: EchoEvent[] = [];
+    api.echoTopic('nope', (e) => seen.push(e));
+    const problem = { type: 'urn:cortex:problem:not-found', title: 'Resource not found', status: 404, code: 'not_found' };
+    ipcRenderer.invokes[0]?.resolve({ id: null, problem });
+    await tick();
+    assert.deepEqual(seen, [{ event: 'failed', data: problem }]);
+
+    const stop = api.echoTopic('t/x', (e) => seen.push(e));
+    stop();
+    ipcRenderer.invokes[1]?.resolve({ id: 6, ready: { topic: 't/x', messageType: 'String', maxRate: 20 } });
+    await tick();
+    assert.deepEqual(ipcRenderer.sends, [{ channel: IPC_ECHO.stop, args: [6] }]);
+    assert.equal(seen.length, 1);
   });
 });

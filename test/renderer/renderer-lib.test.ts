@@ -7,7 +7,8 @@ import { ApiError } from '../../common/problem.js';
 import type { Session } from '../../common/schemas.js';
 import { ConnectionMonitor } from '../../renderer/src/lib/connection.js';
 import type { CortexBridge } from '../../renderer/src/lib/cortex-bridge.js';
-import { createIpcClient } from '../../renderer/src/lib/ipc-client.js';
+import { createIpcClient, createIpcEcho } from '../../renderer/src/lib/ipc-client.js';
+import type { EchoEvent } from '../../common/ipc.js';
 import { applySessionEvent, type SessionPage } from '../../renderer/src/features/sessions/sessionsCache.js';
 
 function bridgeAnswering(res: IpcResponse, seen: IpcRequest[] = []): CortexBridge {
@@ -18,6 +19,7 @@ function bridgeAnswering(res: IpcResponse, seen: IpcRequest[] = []): CortexBridg
     },
     requestBinary: async () => ({ status: 404, contentType: 'application/problem+json', bytes: null, body: null }),
     subscribe: () => () => undefined,
+    echoTopic: () => () => undefined,
   };
 }
 
@@ -71,6 +73,7 @@ test('ipc client: subscribe passes events through and supports async unsubscribe
       deliver = onEvent;
       return () => unsubscribed++;
     },
+    echoTopic: () => () => undefined,
   });
   const got: number[] = [];
   const stop = client.subscribe({}, (e) => got.push(e.seq));
@@ -183,4 +186,35 @@ test('http client: requestBinary sends the key, returns the bytes and content ty
   assert.equal(seen[0]?.url, 'http://cortex.test/api/x/audio');
   assert.equal(seen[0]?.headers['x-api-key'], 'ctx_k');
   await assert.rejects(client.requestBinary('/api/missing'), (err: unknown) => err instanceof ApiError && err.status === 404 && err.problem.code === 'not_found');
+});
+
+test('ipc echo: passes the topic and events through; a throwing bridge reports failed', () => {
+  const seen: string[] = [];
+  let stopped = 0;
+  const echo = createIpcEcho({
+    ...bridgeAnswering({ status: 204, body: null }),
+    echoTopic: (topic, onEvent) => {
+      seen.push(topic);
+      onEvent({ event: 'ready', data: { topic, messageType: 'String', maxRate: 20 } });
+      return () => stopped++;
+    },
+  });
+  const got: EchoEvent[] = [];
+  const stop = echo('a/b', (e) => got.push(e));
+  assert.deepEqual(seen, ['a/b']);
+  assert.deepEqual(got, [{ event: 'ready', data: { topic: 'a/b', messageType: 'String', maxRate: 20 } }]);
+  stop();
+  assert.equal(stopped, 1);
+
+  const failing = createIpcEcho({
+    ...bridgeAnswering({ status: 204, body: null }),
+    echoTopic: () => {
+      throw new Error('no bridge');
+    },
+  });
+  const events: EchoEvent[] = [];
+  failing('x', (e) => events.push(e))();
+  assert.equal(events.length, 1);
+  assert.equal(events[0]?.event, 'failed');
+  assert.match(JSON.stringify(events[0]?.data), /no bridge/);
 });

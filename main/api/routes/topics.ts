@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { ServerResponse } from 'node:http';
 import { Nullable } from '../../../common/schemas.js';
-import { RateCap } from '../../bus/echo.js';
 import type { BusHost } from '../../bus/host.js';
-import { ProblemError } from '../../core/errors.js';
+import { ECHO_MAX_RATE, findEchoTopic, openCappedEcho } from '../../core/topic-echo.js';
 import { responses, type Api } from './common.js';
 
 export const TopicSchema = Type.Object({
@@ -26,8 +25,7 @@ const EchoParams = Type.Object({
   topic: Type.String({ minLength: 1, maxLength: 1000, description: 'the topic name, URL-encoded (`cortex%2Fevents`)' }),
 });
 
-/** Messages per second one echo stream sends at most; the rest are dropped and counted. */
-export const ECHO_MAX_RATE = 20;
+export { ECHO_MAX_RATE };
 const ECHO_HEARTBEAT_MS = 15_000;
 
 const ECHO_DESCRIPTION = `Live echo of a data-plane topic as Server-Sent Events. The first message is \`event: ready\` with
@@ -54,17 +52,7 @@ export function topicRoutes(app: Api, bus: BusHost | null): void {
     config: { scope: 'topics' },
     schema: { tags: ['topics'], params: EchoParams, produces: ['text/event-stream'], description: ECHO_DESCRIPTION },
   }, async (req, reply) => {
-    const name = req.params.topic;
-    if (!bus) {
-      throw new ProblemError('conflict', 'The ZeroMQ data plane is off on this server (no busEndpoint; CORTEX_BUS_ENDPOINT=off), so there is no topic to echo.');
-    }
-    let info;
-    try {
-      info = await bus.lookup(name);
-    } catch (err) {
-      throw new ProblemError('unavailable', `The discovery daemon at ${bus.endpoint} did not answer (${(err as Error).message}); try again in a moment.`);
-    }
-    if (!info) throw new ProblemError('not_found', `No topic "${name}" is registered on the data plane.`, 'params/topic');
+    const { host, info } = await findEchoTopic(bus, req.params.topic);
 
     reply.hijack();
     const res: ServerResponse = reply.raw;
@@ -78,22 +66,19 @@ export function topicRoutes(app: Api, bus: BusHost | null): void {
     res.socket?.setNoDelay(true);
 
     let ended = false;
-    const cap = new RateCap(ECHO_MAX_RATE);
     let blocked = false;
-    const send = (event: string, data: object) => {
-      if (ended || res.destroyed || res.writableEnded) return;
-      if (blocked) return cap.drop(); // the client is not reading: keep nothing
-      const dropped = cap.take();
-      if (dropped === null) return;
-      if (!res.write(`event: ${event}\ndata: ${JSON.stringify({ ...data, dropped })}\n\n`)) {
-        blocked = true;
-        res.once('drain', () => (blocked = false));
-      }
-    };
-    const echo = bus.echo(info, {
-      onMessage: (m) => send('message', m),
-      onError: (reason, detail) => send('invalid', { reason, detail }),
-    });
+    const echo = openCappedEcho(
+      host,
+      info,
+      (frame) => {
+        if (ended || res.destroyed || res.writableEnded) return;
+        if (!res.write(`event: ${frame.event}\ndata: ${JSON.stringify(frame.data)}\n\n`)) {
+          blocked = true;
+          res.once('drain', () => (blocked = false));
+        }
+      },
+      () => blocked, // the client is not reading: keep nothing
+    );
     const heartbeat = setInterval(() => {
       if (!blocked && !res.destroyed) res.write(': heartbeat\n\n');
     }, ECHO_HEARTBEAT_MS);
@@ -109,7 +94,7 @@ export function topicRoutes(app: Api, bus: BusHost | null): void {
     open.add(end);
     res.on('close', end);
     // `ready` once the subscription is connected: what a client publishes after it arrives is seen.
-    await echo.ready.catch(() => undefined);
-    if (!ended) res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ topic: info.name, messageType: info.messageType, maxRate: ECHO_MAX_RATE })}\n\n`);
+    await echo.connected;
+    if (!ended) res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify(echo.ready)}\n\n`);
   });
 }

@@ -1,7 +1,7 @@
 import type { CortexClient } from '../../../common/client.js';
 import { createHttpClient } from '../../../common/http-client.js';
 import { ConnectionMonitor } from './connection.js';
-import { createIpcClient } from './ipc-client.js';
+import { createIpcClient, createIpcEcho, type EchoTopic } from './ipc-client.js';
 import type { CortexBridge } from './cortex-bridge.js';
 
 /**
@@ -17,6 +17,8 @@ export interface ClientHandle {
   transport: Transport;
   /** Stream health for the HTTP transport; null over IPC. */
   monitor: ConnectionMonitor | null;
+  /** A topic's live echo over IPC; null over HTTP (there it is `GET /api/topics/{topic}/echo`). */
+  echoTopic: EchoTopic | null;
 }
 
 const KEY_STORAGE = 'cortex.apiKey';
@@ -76,11 +78,11 @@ export function createHttpHandle(apiKey: string, onUnauthorized: () => void): Cl
       };
     },
   };
-  return { client, transport: 'http', monitor };
+  return { client, transport: 'http', monitor, echoTopic: null };
 }
 
 export function createIpcHandle(bridge: CortexBridge): ClientHandle {
-  return { client: createIpcClient(bridge), transport: 'ipc', monitor: null };
+  return { client: createIpcClient(bridge), transport: 'ipc', monitor: null, echoTopic: createIpcEcho(bridge) };
 }
 
 /** The key the browser console starts with: `#key=…` in the URL first, then localStorage. */

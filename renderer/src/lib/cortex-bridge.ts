@@ -1,6 +1,6 @@
 import type { EventFilter } from '../../../common/client.js';
 import type { DomainEvent } from '../../../common/events.js';
-import type { IpcBinaryRequest, IpcBinaryResponse, IpcRequest, IpcResponse } from '../../../common/ipc.js';
+import type { EchoEvent, IpcBinaryRequest, IpcBinaryResponse, IpcRequest, IpcResponse } from '../../../common/ipc.js';
 
 /**
  * What the Electron preload exposes as `window.cortex` (contextBridge). Absent in a plain
@@ -12,6 +12,11 @@ export interface CortexBridge {
   requestBinary(req: IpcBinaryRequest): Promise<IpcBinaryResponse>;
   /** Returns the unsubscribe function (the preload returns it synchronously). */
   subscribe(filter: EventFilter, onEvent: (event: DomainEvent) => void): Promise<() => void> | (() => void);
+  /**
+   * A data-plane topic's live echo (the IPC twin of `GET /api/topics/{topic}/echo`): `onEvent`
+   * gets `ready` or `failed` first, then `message`/`invalid` frames. Returns the stop function.
+   */
+  echoTopic(topic: string, onEvent: (event: EchoEvent) => void): () => void;
 }
 
 declare global {

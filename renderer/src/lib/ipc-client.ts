@@ -1,5 +1,6 @@
 import type { BinaryResponse, CortexClient, EventFilter, HttpMethod, Unsubscribe } from '../../../common/client.js';
 import type { DomainEvent } from '../../../common/events.js';
+import type { EchoEvent } from '../../../common/ipc.js';
 import { ApiError, type Problem } from '../../../common/problem.js';
 import type { CortexBridge } from './cortex-bridge.js';
 
@@ -48,4 +49,20 @@ export function createIpcClient(bridge: CortexBridge): CortexClient {
   }
 
   return { request, requestBinary, subscribe };
+}
+
+/** A topic's live echo: `ready` or `failed` first, then `message`/`invalid` frames. */
+export type EchoTopic = (topic: string, onEvent: (event: EchoEvent) => void) => Unsubscribe;
+
+/** The topic echo over the preload bridge; a bridge that throws reports `failed` instead. */
+export function createIpcEcho(bridge: CortexBridge): EchoTopic {
+  return (topic, onEvent) => {
+    try {
+      return bridge.echoTopic(topic, onEvent);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      onEvent({ event: 'failed', data: { type: 'about:blank', title: 'The echo could not be started', status: 500, code: 'ipc_error', detail } });
+      return () => undefined;
+    }
+  };
 }

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { EchoEvent, IpcEchoFrame, IpcEchoReady } from '../../../../common/ipc.js';
 import { ApiError, type Problem } from '../../../../common/problem.js';
 import { SseParser } from '../../../../common/sse.js';
 import { ProblemText } from '../../components/ProblemText.js';
@@ -23,11 +24,12 @@ interface EchoRow {
 type Status = 'connecting' | 'live' | 'ended' | 'failed';
 
 /**
- * A topic's live echo: `GET /api/topics/{topic}/echo` read with fetch (the key travels in a
- * header) and parsed with common/sse.ts. Newest first, the last {@link ECHO_KEEP}, pausable.
+ * A topic's live echo. In a browser: `GET /api/topics/{topic}/echo` read with fetch (the key
+ * travels in a header) and parsed with common/sse.ts; in the Electron window: the same stream
+ * over IPC (`window.cortex.echoTopic`). Newest first, the last {@link ECHO_KEEP}, pausable.
  */
 export function TopicEcho({ topic }: { topic: string }) {
-  const { transport } = useCortex();
+  const { transport, echoTopic } = useCortex();
   const [rows, setRows] = useState<EchoRow[]>([]);
   const [status, setStatus] = useState<Status>('connecting');
   const [error, setError] = useState<unknown>(null);
@@ -39,7 +41,56 @@ export function TopicEcho({ topic }: { topic: string }) {
   pausedRef.current = paused;
 
   useEffect(() => {
-    if (transport !== 'http') return;
+    let n = 0;
+    let stopped = false;
+    setRows([]);
+    setStatus('connecting');
+    setError(null);
+    setSkipped(0);
+    setDropped(0);
+
+    /** One stream event, the same for both transports (SSE `event:` + parsed `data:`). */
+    const onEvent = (e: EchoEvent): void => {
+      if (stopped) return;
+      if (e.event === 'ready') {
+        setStatus('live');
+        return;
+      }
+      if (e.event === 'failed') {
+        setError(new ApiError(e.data));
+        setStatus('failed');
+        return;
+      }
+      const lost = e.data.dropped ?? 0;
+      if (lost) setDropped((d) => d + lost);
+      if (pausedRef.current) {
+        setSkipped((s) => s + 1);
+        return;
+      }
+      const row: EchoRow = {
+        n: n++,
+        seq: e.event === 'message' ? (e.data.seq ?? '') : '',
+        timestamp: (e.event === 'message' ? e.data.timestamp : undefined) ?? new Date().toISOString(),
+        text: e.event === 'invalid' ? `${e.data.reason ?? 'invalid'}: ${e.data.detail ?? ''}` : JSON.stringify(e.data.value),
+        invalid: e.event === 'invalid',
+        dropped: lost,
+      };
+      setRows((prev) => [row, ...prev].slice(0, ECHO_KEEP));
+    };
+
+    if (transport === 'ipc') {
+      if (!echoTopic) {
+        setStatus('failed');
+        setError(new Error('this window has no topic echo'));
+        return;
+      }
+      const stop = echoTopic(topic, onEvent);
+      return () => {
+        stopped = true;
+        stop();
+      };
+    }
+
     const key = storedKey();
     if (!key) {
       setStatus('failed');
@@ -47,12 +98,6 @@ export function TopicEcho({ topic }: { topic: string }) {
       return;
     }
     const ac = new AbortController();
-    let n = 0;
-    setRows([]);
-    setStatus('connecting');
-    setError(null);
-    setSkipped(0);
-    setDropped(0);
     void (async () => {
       try {
         const res = await fetch(`/api/topics/${encodeURIComponent(topic)}/echo`, { headers: { 'x-api-key': key, accept: 'text/event-stream' }, signal: ac.signal });
@@ -67,27 +112,8 @@ export function TopicEcho({ topic }: { topic: string }) {
           throw new ApiError(problem ?? { type: 'about:blank', title: res.statusText, status: res.status, code: 'http_error' });
         }
         const parser = new SseParser((msg) => {
-          if (msg.event === 'ready') {
-            setStatus('live');
-            return;
-          }
-          if (msg.event !== 'message' && msg.event !== 'invalid') return;
-          const data = JSON.parse(msg.data) as { seq?: string; timestamp?: string; value?: unknown; dropped?: number; reason?: string; detail?: string };
-          const lost = data.dropped ?? 0;
-          if (lost) setDropped((d) => d + lost);
-          if (pausedRef.current) {
-            setSkipped((s) => s + 1);
-            return;
-          }
-          const row: EchoRow = {
-            n: n++,
-            seq: data.seq ?? '',
-            timestamp: data.timestamp ?? new Date().toISOString(),
-            text: msg.event === 'invalid' ? `${data.reason ?? 'invalid'}: ${data.detail ?? ''}` : JSON.stringify(data.value),
-            invalid: msg.event === 'invalid',
-            dropped: lost,
-          };
-          setRows((prev) => [row, ...prev].slice(0, ECHO_KEEP));
+          if (msg.event === 'ready') onEvent({ event: 'ready', data: JSON.parse(msg.data) as IpcEchoReady });
+          else if (msg.event === 'message' || msg.event === 'invalid') onEvent({ event: msg.event, data: JSON.parse(msg.data) } as IpcEchoFrame);
         });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         for (;;) {
@@ -102,16 +128,11 @@ export function TopicEcho({ topic }: { topic: string }) {
         setStatus('failed');
       }
     })();
-    return () => ac.abort();
-  }, [topic, transport, attempt]);
-
-  if (transport !== 'http') {
-    return (
-      <p className="note" data-testid="echo-unavailable">
-        Live echo needs the web console or <span className="mono">cortex topic echo</span>.
-      </p>
-    );
-  }
+    return () => {
+      stopped = true;
+      ac.abort();
+    };
+  }, [topic, transport, echoTopic, attempt]);
 
   return (
     <div className="topic-echo" data-testid="echo-live" data-status={status}>

@@ -29,7 +29,7 @@ const quote = (s: string): string => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.r
 
 /** `#/topics`: the ZeroMQ data plane's topics with their message rates, and one topic's live echo. */
 export function TopicsView() {
-  const { client, transport } = useCortex();
+  const { client } = useCortex();
   const topics = useQuery({ queryKey: topicsKey, queryFn: () => client.request<TopicList>('GET', '/api/topics'), staleTime: Infinity });
   const [selected, setSelected] = useState<string | null>(null);
   /** The topic being echoed live (one at a time). */
@@ -114,12 +114,8 @@ export function TopicsView() {
       <Card id="echo" title={echoing ? `Echo ${echoing}` : current ? `Echo ${current.name}` : 'Echo a topic'}>
         {data?.enabled && echoing ? (
           <TopicEcho key={echoing} topic={echoing} />
-        ) : data?.enabled && transport === 'http' ? (
-          <p>Press <strong>Echo</strong> on a topic to watch its messages live here (at most 20 per second; byte and audio arrays are shown as their size and first bytes).</p>
         ) : data?.enabled ? (
-          <p className="note" data-testid="echo-unavailable">
-            Live echo needs the web console or <span className="mono">cortex topic echo</span>.
-          </p>
+          <p>Press <strong>Echo</strong> on a topic to watch its messages live here (at most 20 per second; byte and audio arrays are shown as their size and first bytes).</p>
         ) : null}
         <p>
           From a shell on a machine that reaches the data plane:

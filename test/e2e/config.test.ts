@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { LIVE_TIMEOUT, screenshots, startConsole, type Console } from './support.js';
+import { until } from '../api/helpers.js';
 
 let app: Console;
 let pluginsDir: string;
@@ -30,17 +31,6 @@ after(async () => {
   await app?.close();
   await rm(pluginsDir, { recursive: true, force: true });
 });
-
-/** Re-checks `probe` until it returns a value (REST state settles asynchronously). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = LIVE_TIMEOUT): Promise<T> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const byTestId = (page: Page, id: string) => page.getByTestId(id);
 
@@ -105,10 +95,10 @@ test('plugins: install keywords through its generated form, see the server error
     const message = await app.api<{ id: string }>('POST', `/sessions/${session.id}/messages`, { content: 'Look, a PURPLE  monkey!', externalUserId: 'ann', senderName: 'Ann' });
     shared.sessionId = session.id;
     shared.messageId = message.id;
-    const annotation = await until('the keyword annotation', async () => {
+    const annotation = await until(async () => {
       const m = await app.api<{ annotations?: { type: string; pluginId: string | null }[] }>('GET', `/sessions/${session.id}/messages/${message.id}`);
       return m.annotations?.find((a) => a.type === 'keyword');
-    });
+    }, 'the keyword annotation', LIVE_TIMEOUT);
     assert.equal(annotation.pluginId, 'keywords');
 
     // The status panel follows live (refetched on the annotation event).
@@ -117,10 +107,10 @@ test('plugins: install keywords through its generated form, see the server error
 
     // Disable from the UI → visible over REST.
     await byTestId(page, 'plugin-enabled').click();
-    await until('keywords disabled', async () => {
+    await until(async () => {
       const r = await app.api<{ enabled: boolean }>('GET', '/plugins/keywords');
       return r.enabled ? undefined : true;
-    });
+    }, 'keywords disabled', LIVE_TIMEOUT);
     await byTestId(page, 'plugin-enabled').click();
     await page.locator('[data-testid="plugin-enabled"][aria-checked="true"]').waitFor({ timeout: LIVE_TIMEOUT });
     await byTestId(page, 'status-state').filter({ hasText: /idle|busy|starting/ }).waitFor({ timeout: LIVE_TIMEOUT });
@@ -132,10 +122,10 @@ test('plugins: install keywords through its generated form, see the server error
     await byTestId(page, 'field-error-score').waitFor({ timeout: LIVE_TIMEOUT });
     await inputOf(page, 'score').fill('0.9');
     await byTestId(page, 'settings-save').click();
-    await until('score saved', async () => {
+    await until(async () => {
       const r = await app.api<{ settings: { score: number } }>('GET', '/plugins/keywords');
       return r.settings.score === 0.9 ? true : undefined;
-    });
+    }, 'score saved', LIVE_TIMEOUT);
     await byTestId(page, 'field-error-score').waitFor({ state: 'detached', timeout: LIVE_TIMEOUT });
 
     // A second plugin with an enum-array (checkboxes) installs with its defaults, then is uninstalled after confirming.
@@ -204,7 +194,7 @@ test('automod: a rule is dry-run against recent messages, errors show at the fie
 
     // Toggled in the list → over REST; a change over REST → live in the list.
     await row.getByTestId('rule-enabled').click();
-    await until('rule disabled', async () => ((await app.api<{ enabled: boolean }>('GET', `/automod/rules/${rule.id}`)).enabled ? undefined : true));
+    await until(async () => ((await app.api<{ enabled: boolean }>('GET', `/automod/rules/${rule.id}`)).enabled ? undefined : true), 'rule disabled', LIVE_TIMEOUT);
     await app.api('POST', '/automod/rules', { name: 'Toxic streak → mute', when: { annotationType: 'toxicity', minScore: 0.8, count: 3, windowSeconds: 600 }, then: { sanction: { type: 'mute', durationSeconds: 900, reason: 'repeated toxicity' } } });
     await byTestId(page, 'rule-row').filter({ hasText: 'Toxic streak → mute' }).waitFor({ timeout: LIVE_TIMEOUT });
     await screenshots(page, 'automod');
@@ -305,12 +295,12 @@ test('webhooks: create shows the secret once, a test ping lands in the delivery 
     // It is in the log at once (pending or delivered); Refresh shows its outcome (deliveries are not evented).
     await byTestId(page, 'delivery-row').first().waitFor({ timeout: LIVE_TIMEOUT });
     const delivered = page.locator('[data-testid="delivery-row"][data-status="delivered"]');
-    await until('the delivered row', async () => {
+    await until(async () => {
       if (await delivered.count()) return true;
       await byTestId(page, 'delivery-refresh').click();
       await page.locator('[data-testid="delivery-refresh"]:not([disabled])').waitFor({ timeout: LIVE_TIMEOUT });
       return (await delivered.count()) ? true : undefined;
-    });
+    }, 'the delivered row', LIVE_TIMEOUT);
     assert.match((await delivered.textContent()) ?? '', /webhook\.test/);
     await delivered.getByTestId('delivery-toggle').click();
     const attempt = byTestId(page, 'delivery-attempt');

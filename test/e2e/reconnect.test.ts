@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/ports.js';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
@@ -17,13 +17,6 @@ import { CHROMIUM_ARGS } from './support.js';
 
 const P = '/api/projects/default';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 test('killed and restarted mid-stream: the page catches up with no missing messages', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cx-reconnect-'));

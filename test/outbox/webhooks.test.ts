@@ -3,7 +3,7 @@
  * checked with the npm `standardwebhooks` package (someone else's implementation).
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports.js';
 import { after, before, describe, test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { assertProblem, eventsSince, lastSeq, P, startServer, until, type J, type Server } from '../api/helpers.js';
@@ -12,14 +12,6 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
 const SCHEDULE = [0, 300, 600, 1200, 1200];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A 127.0.0.1 port nothing listens on (a dead endpoint). */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 let s: Server;
 let rcv: Receiver;
@@ -344,7 +336,7 @@ describe('isolation', () => {
     const healthy = await freshReceiver();
     const hooks = [
       await createHook({ url: slow.url }),
-      await createHook({ url: `http://127.0.0.1:${await deadPort()}/hook` }),
+      await createHook({ url: `http://127.0.0.1:${await freePort()}/hook` }),
       await createHook({ url: healthy.url }),
     ];
     const N = 60;

@@ -162,7 +162,8 @@ async function start(): Promise<void> {
   const digest = new FlagDigest(notifyFlag);
   stopWatching.push(
     watchAttention({
-      db: core.db, events: core.events, tenantId: core.tenantId,
+      events: core.events, tenantId: core.tenantId,
+      count: () => ({ activeSessions: core.domain.sessions.countActive(core.tenantId), openReview: core.automod.review.countOpen(core.tenantId) }),
       onCounts: (counts) => tray?.update(counts),
       onHighSeverityFlag: (a) => digest.add(a),
     }),

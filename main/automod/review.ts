@@ -278,5 +278,7 @@ export function createReview({ db, events }: DomainDeps, domain: Domain) {
     list,
     resolve,
     get: (scope: ProjectScope, id: string): ReviewItemView => views(scope, [mustGet(scope, id)])[0]!,
+    /** Open items of a tenant, all projects (the desktop tray's count). */
+    countOpen: (tenantId: string): number => (sql("SELECT count(*) AS n FROM review_items WHERE tenant_id = ? AND status = 'open'").get(tenantId) as { n: number }).n,
   };
 }

@@ -5,7 +5,6 @@
  */
 import type { Annotation } from '../../common/schemas.js';
 import type { EventLog } from '../events/log.js';
-import type { Db } from '../store/db.js';
 
 export interface AttentionCounts {
   activeSessions: number;
@@ -13,9 +12,10 @@ export interface AttentionCounts {
 }
 
 export interface AttentionOptions {
-  db: Db;
   events: EventLog;
   tenantId: string;
+  /** The current counts (asked of the modules that own sessions and review items). */
+  count(): AttentionCounts;
   onCounts(counts: AttentionCounts): void;
   onHighSeverityFlag(annotation: Annotation): void;
 }
@@ -24,15 +24,13 @@ const RECOUNT = /^(session\.|review\.)/;
 
 /** Starts watching; returns a stop function. Counts are reported once at start and after each change. */
 export function watchAttention(o: AttentionOptions): () => void {
-  const active = o.db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM sessions WHERE tenant_id = ? AND status = 'active'");
-  const open = o.db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM review_items WHERE tenant_id = ? AND status = 'open'");
   let last = '';
   let pending = false;
   let stopped = false;
   const recount = () => {
     pending = false;
     if (stopped) return;
-    const counts = { activeSessions: active.get(o.tenantId)?.n ?? 0, openReview: open.get(o.tenantId)?.n ?? 0 };
+    const counts = o.count();
     const key = `${counts.activeSessions}/${counts.openReview}`;
     if (key === last) return;
     last = key;

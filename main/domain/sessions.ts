@@ -210,5 +210,7 @@ export function createSessions({ db, events }: DomainDeps) {
     touch,
     endIdle,
     runningWithBots,
+    /** Active sessions of a tenant, all projects (the desktop tray's count). */
+    countActive: (tenantId: string): number => (sql("SELECT count(*) AS n FROM sessions WHERE tenant_id = ? AND status = 'active'").get(tenantId) as { n: number }).n,
   };
 }
